@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Sources are found by directory: a new file in common/, conmon/, wrapper/
+# or tests/unit/test_*.c is built without editing this file.
+
+VERSION      := 0.1.0
+# What `conmon --version` claims on its first line: podman parses it and
+# wants >= 2.0.1; the wire behaviour we implement is that of 2.1.6.
+CONMON_COMPAT := 2.1.6
+GIT_COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+DESTDIR    ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+BUILD   ?= build
+# Where the binaries land: the default build puts them beside their sources.
+CONMON_BIN ?= conmon/conmon
+WRAP_BIN   ?= wrapper/ctr-wrap
+
+PKG_CONMON := glib-2.0 libsystemd
+PKG_WRAP   := glib-2.0 yajl libseccomp libcap
+PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
+DEFS := -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -DCONMON_COMPAT='"$(CONMON_COMPAT)"' \
+	-DGIT_COMMIT='"$(GIT_COMMIT)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(DEFS) -I. -fstack-protector-strong \
+	$(shell pkg-config --cflags $(PKG_ALL) 2>/dev/null) $(CFLAGS)
+
+COMMON_SRC  := $(wildcard common/*.c)
+CONMON_SRC  := $(filter-out conmon/main.c,$(wildcard conmon/*.c))
+WRAP_SRC    := $(filter-out wrapper/main.c,$(wildcard wrapper/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_LIB := $(BUILD)/libcommon.a
+CONMON_LIB := $(BUILD)/libconmon.a
+WRAP_LIB   := $(BUILD)/libwrap.a
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
+
+DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev \
+	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
+	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace
+
+.PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench
+
+all: $(CONMON_BIN) $(WRAP_BIN) $(UNIT_BINS) $(HELPER_BINS)
+
+# Installs whatever Debian packages are missing; a no-op when all are there.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing Debian packages:$$missing; run 'make deps' as root" >&2; exit 1; \
+		fi; \
+		echo "make deps: installing$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
+	fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRC))
+	$(AR) rcs $@ $^
+$(CONMON_LIB): $(call obj,$(CONMON_SRC))
+	$(AR) rcs $@ $^
+$(WRAP_LIB): $(call obj,$(WRAP_SRC))
+	$(AR) rcs $@ $^
+
+$(CONMON_BIN): $(call obj,conmon/main.c) $(CONMON_LIB) $(COMMON_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_CONMON))
+
+$(WRAP_BIN): $(call obj,wrapper/main.c) $(WRAP_LIB) $(COMMON_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_WRAP))
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CONMON_LIB) $(WRAP_LIB) $(COMMON_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_ALL))
+
+# Programs the integration tests put into the container rootfs: static.
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+TEST_ARGS ?=
+check: deps all
+	python3 tests/run.py --build $(BUILD) --conmon $(CONMON_BIN) --wrapper $(WRAP_BIN) \
+		--reference /usr/bin/conmon $(TEST_ARGS)
+
+unit: all
+	python3 tests/run.py --build $(BUILD) --only unit
+
+demo: deps all
+	@sh tests/demo.sh $(CURDIR)/$(CONMON_BIN) $(CURDIR)/$(WRAP_BIN)
+
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+asan:
+	$(MAKE) BUILD=build-asan CONMON_BIN=build-asan/conmon WRAP_BIN=build-asan/ctr-wrap \
+		CFLAGS='$(ASAN_FLAGS)' LDFLAGS='-fsanitize=address,undefined' all
+
+bench: deps all
+	python3 tests/bench/run.py --conmon $(CONMON_BIN) --reference /usr/bin/conmon
+
+install: $(CONMON_BIN) $(WRAP_BIN)
+	install -D -m 0755 $(CONMON_BIN) $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon
+	install -D -m 0755 $(WRAP_BIN) $(DESTDIR)$(BINDIR)/ctr-wrap
+	@if [ -f docs/ctr-wrap.1 ]; then install -D -m 0644 docs/ctr-wrap.1 $(DESTDIR)$(MANDIR)/man1/ctr-wrap.1; fi
+	@if [ -f docs/ctr-wrap.bash ]; then install -D -m 0644 docs/ctr-wrap.bash \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon $(DESTDIR)$(BINDIR)/ctr-wrap \
+		$(DESTDIR)$(MANDIR)/man1/ctr-wrap.1 $(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap
+
+DIST_NAME := ctr-wrap-$(VERSION)
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=$(DIST_NAME)/ -o $(BUILD)/$(DIST_NAME).tar.gz HEAD
+	@echo $(BUILD)/$(DIST_NAME).tar.gz
+
+rpm: dist
+	@mkdir -p $(BUILD)/rpmbuild/SOURCES
+	cp $(BUILD)/$(DIST_NAME).tar.gz $(BUILD)/rpmbuild/SOURCES/
+	rpmbuild -bb --nodeps --define '_topdir $(CURDIR)/$(BUILD)/rpmbuild' \
+		--define 'version $(VERSION)' rpm/ctr-wrap.spec
+	@find $(BUILD)/rpmbuild/RPMS -name '*.rpm'
+
+clean:
+	rm -rf build build-asan $(CONMON_BIN) $(WRAP_BIN)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The monitor's command line: conmon 2.1.6's spellings, defaults and checks. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+struct cli_opts {
+	/* identity and paths */
+	char *cid;
+	char *cuuid;
+	char *name;
+	char *runtime;
+	char *bundle;
+	char *container_pidfile;
+	char *conmon_pidfile;
+	char *persist_dir;
+	char *exit_dir;
+	char *socket_dir_path;
+	bool full_attach;
+
+	/* mode */
+	bool exec;
+	char *exec_process_spec;
+	bool exec_attach;
+	int api_version;
+	char *restore;
+	bool terminal;
+	bool stdin_pipe;
+	bool leave_stdin_open;
+	int timeout;
+	bool sync;
+	bool version;
+
+	/* runtime pass-through */
+	bool systemd_cgroup;
+	char **runtime_args;
+	char **runtime_opts;
+	bool no_pivot;
+	bool no_new_keyring;
+	bool replace_listen_pid;
+
+	/* container logs */
+	char **log_paths;
+	gint64 log_size_max;
+	gint64 log_global_size_max;
+	char *log_tag;
+	bool no_sync_log;
+	char **log_labels;
+	bool no_container_partial_message;
+	bool log_rotate;
+	int log_max_files;
+	char **log_allowlist_dirs;
+
+	/* own diagnostics */
+	char *log_level;
+	bool syslog;
+
+	/* exit hooks, notify, seccomp */
+	char *exit_command;
+	char **exit_command_args;
+	int exit_delay;
+	char *sdnotify_socket;
+	char *seccomp_notify_socket;
+	char *seccomp_notify_plugins;
+};
+
+/*
+ * Parse argv and validate in the reference's order. On failure err carries
+ * the message the reference prints after "[conmon:e]: ". --version is
+ * reported through opts->version and skips validation.
+ */
+bool cli_parse(int argc, char **argv, struct cli_opts *opts, GError **err);
+void cli_opts_clear(struct cli_opts *opts);
