@@ -23,7 +23,7 @@ BUILD   ?= build
 CONMON_BIN ?= conmon/conmon
 WRAP_BIN   ?= wrapper/ctr-wrap
 
-PKG_CONMON := glib-2.0 libsystemd
+PKG_CONMON := glib-2.0 libsystemd libseccomp
 PKG_WRAP   := glib-2.0 yajl libseccomp libcap
 PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap
 
@@ -49,7 +49,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 
 DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev \
 	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
-	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace
+	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit
 
 .PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench
 
@@ -69,25 +69,32 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
 	fi
 
+# `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 $(CONMON_LIB): $(call obj,$(CONMON_SRC))
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 $(WRAP_LIB): $(call obj,$(WRAP_SRC))
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(CONMON_BIN): $(call obj,conmon/main.c) $(CONMON_LIB) $(COMMON_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_CONMON))
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_CONMON))
 
 $(WRAP_BIN): $(call obj,wrapper/main.c) $(WRAP_LIB) $(COMMON_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_WRAP))
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_WRAP))
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CONMON_LIB) $(WRAP_LIB) $(COMMON_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_ALL))
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKG_ALL))
 
 # Programs the integration tests put into the container rootfs: static.
 $(BUILD)/tests/helpers/%: tests/helpers/%.c
@@ -116,13 +123,14 @@ bench: deps all
 install: $(CONMON_BIN) $(WRAP_BIN)
 	install -D -m 0755 $(CONMON_BIN) $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon
 	install -D -m 0755 $(WRAP_BIN) $(DESTDIR)$(BINDIR)/ctr-wrap
-	@if [ -f docs/ctr-wrap.1 ]; then install -D -m 0644 docs/ctr-wrap.1 $(DESTDIR)$(MANDIR)/man1/ctr-wrap.1; fi
+	@if [ -f docs/man/ctr-wrap.1 ]; then install -D -m 0644 docs/man/ctr-wrap.1 $(DESTDIR)$(MANDIR)/man1/ctr-wrap.1; fi
 	@if [ -f docs/ctr-wrap.bash ]; then install -D -m 0644 docs/ctr-wrap.bash \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon $(DESTDIR)$(BINDIR)/ctr-wrap \
 		$(DESTDIR)$(MANDIR)/man1/ctr-wrap.1 $(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap
+	rmdir $(DESTDIR)$(LIBEXECDIR)/ctr-wrap 2>/dev/null || true
 
 DIST_NAME := ctr-wrap-$(VERSION)
 dist:
@@ -134,7 +142,7 @@ rpm: dist
 	@mkdir -p $(BUILD)/rpmbuild/SOURCES
 	cp $(BUILD)/$(DIST_NAME).tar.gz $(BUILD)/rpmbuild/SOURCES/
 	rpmbuild -bb --nodeps --define '_topdir $(CURDIR)/$(BUILD)/rpmbuild' \
-		--define 'version $(VERSION)' rpm/ctr-wrap.spec
+		--define 'version $(VERSION)' --define 'git_commit $(GIT_COMMIT)' rpm/ctr-wrap.spec
 	@find $(BUILD)/rpmbuild/RPMS -name '*.rpm'
 
 clean:

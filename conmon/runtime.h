@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The OCI runtime child: its argv (create, restore, exec) and how it is started. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "conmon/cli.h"
+
+/* NULL-terminated argv for the runtime; console_socket may be NULL. */
+GPtrArray *runtime_build_argv(const struct cli_opts *opts, const char *console_socket);
+
+struct runtime_spawn {
+	int stdio[3];		   /* become the child's 0, 1, 2; -1 keeps the monitor's own */
+	int start_fd;		   /* exec attach: wait for one more byte here before exec; -1: none */
+	pid_t engine_pid;	   /* the monitor's original parent, for LISTEN_PID */
+	bool replace_listen_pid;
+	const char *oom_score_adj; /* restored in the child; NULL: leave */
+};
+
+/* Fork and exec the runtime. The child dies with the monitor (PDEATHSIG). */
+pid_t runtime_spawn(const char *runtime, char *const argv[], const struct runtime_spawn *spawn, GError **err);
+
+/* Read the pid the runtime wrote to path. */
+int runtime_read_pidfile(const char *path, pid_t *pid, GError **err);
