@@ -100,6 +100,13 @@ static void parse_cli(struct monitor *m, int argc, char **argv)
 	diag_init(m->opts.cid, m->opts.log_tag, m->opts.syslog);
 }
 
+/* Until the runtime is forked, SIGTERM means "give up"; later it is forwarded to the container. */
+static void on_early_sigterm(int signo)
+{
+	(void)signo;
+	_exit(EXIT_FAILURE);
+}
+
 static int open_dev_null(int flags)
 {
 	int fd = open("/dev/null", flags | O_CLOEXEC);
@@ -458,6 +465,7 @@ int main(int argc, char **argv)
 
 	m.oom_score_adj = oom_score_protect();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_early_sigterm);
 
 	if (sync_env_fd("_OCI_STARTPIPE", &m.start_fd, &err) < 0)
 		diag_fatal_error(err);
@@ -498,5 +506,6 @@ int main(int argc, char **argv)
 	watch_container(&m, out_r, err_r);
 	int status = m.timed_out ? -1 : m.container_status;
 	finish(&m);
-	return status < 0 ? EXIT_FAILURE : status;
+	/* -1 (timed out) leaves as 255, as the reference's does. */
+	return status & 0xff;
 }
