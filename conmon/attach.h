@@ -15,6 +15,11 @@
 #include "conmon/ctr_log.h"
 #include "conmon/stdin.h"
 
+/* Output payload per packet: what the engine reads (8193-byte buffer with the id). */
+#define ATTACH_PACKET_MAX 8192
+/* Output waiting for one client beyond which that client is disconnected. */
+#define ATTACH_CLIENT_QUEUE_MAX (4 * 1024 * 1024)
+
 struct attach_server;
 
 /*
@@ -25,8 +30,11 @@ struct attach_server;
 struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,
 					bool full_attach, struct stdin_sink *in, bool leave_stdin_open, GError **err);
 
-/* Fan one chunk of container output out to every client. */
+/* Fan one chunk of container output out to every client. Never blocks. */
 void attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len);
+
+/* Clients connected now. */
+unsigned attach_client_count(const struct attach_server *s);
 
 /* Close clients and listener, unlink the socket and the socket-dir symlink. NULL-safe. */
 void attach_server_free(struct attach_server *s);

@@ -10,13 +10,16 @@
 
 struct console_socket;
 
-/* Listening socket under $TMPDIR (or /tmp), mode 0700, for --console-socket. */
+/* Listening socket in a private 0700 directory under $TMPDIR (or /tmp), for --console-socket. */
 struct console_socket *console_socket_new(GError **err);
+
+/* The --console-socket argument: /proc/<our pid>/fd/N/console when the real path is too long to dial. */
 const char *console_socket_path(const struct console_socket *c);
 
 /*
  * Accept the runtime's connection and receive the pty master (O_CLOEXEC,
- * ONLCR set). Waits at most timeout_ms. Unlinks the path.
+ * blocking as sent, ONLCR set; the caller owns it). Waits at most
+ * timeout_ms (< 0: no limit). Closes the listener and removes the path.
  */
 int console_socket_receive(struct console_socket *c, int timeout_ms, GError **err);
 

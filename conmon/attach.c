@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Slow-client policy. The reference writes each packet to each client with a
+ * blocking write, so one client that stops reading stalls the whole monitor
+ * (logging included). Here every send is non-blocking: a packet the kernel
+ * will not take yet goes into that client's queue (packets shared between
+ * clients) and is sent when the socket polls writable. When a client's queue
+ * would exceed ATTACH_CLIENT_QUEUE_MAX bytes the client is disconnected with
+ * a warning naming the byte count: output is never dropped silently from a
+ * connected client, and the log and the other clients are not affected.
+ */
+#include "conmon/attach.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "conmon/diag.h"
+
+#define SOCKET_NAME "attach"
+#define LISTEN_BACKLOG 10
+/* Largest input packet taken from a client (longer ones are truncated by the kernel). */
+#define INPUT_PACKET_MAX 32768
+/* Input packets taken from one client per wakeup, so that one client cannot starve the rest. */
+#define INPUT_BURST 64
+/* Back off accepting after an error such as EMFILE, instead of spinning on a readable listener. */
+#define ACCEPT_RETRY_MS 1000
+/* The reference's limit: a symlink this long would collide with its socket path. */
+#define SYMLINK_COLLIDE_LEN 107
+
+struct attach_server;
+
+struct attach_client {
+	struct attach_server *srv;
+	int fd;
+	guint source;
+	GIOCondition cond; /* what source watches */
+	GQueue out; /* GBytes packets the socket did not take yet */
+	size_t out_bytes;
+	bool eof; /* the client sent EOF: no more input from it */
+	bool paused; /* the stdin queue is full: not reading input */
+};
+
+struct attach_server {
+	int listen_fd;
+	int dir_fd; /* O_PATH fd of the directory holding the socket */
+	guint listen_source;
+	guint retry_source;
+	char *symlink_path; /* <socket-dir>/<cuuid>, when we made it */
+	GList *clients;
+	struct stdin_sink *in;
+	bool leave_stdin_open;
+};
+
+static char input_buf[INPUT_PACKET_MAX];
+
+static void client_free(struct attach_client *c)
+{
+	if (c->source)
+		g_source_remove(c->source);
+	close(c->fd);
+	g_queue_clear_full(&c->out, (GDestroyNotify)g_bytes_unref);
+	g_free(c);
+}
+
+static void client_drop(struct attach_client *c)
+{
+	struct attach_server *s = c->srv;
+	s->clients = g_list_remove(s->clients, c);
+	client_free(c);
+}
+
+static gboolean on_client(int fd, GIOCondition cond, gpointer data);
+
+/* Watch exactly what the client's state needs; HUP/ERR always, so a gone client is noticed. */
+static void client_rearm(struct attach_client *c)
+{
+	GIOCondition cond = G_IO_HUP | G_IO_ERR;
+	if (!c->eof && !c->paused)
+		cond |= G_IO_IN;
+	if (c->out.length > 0)
+		cond |= G_IO_OUT;
+	if (c->source && cond == c->cond)
+		return;
+	if (c->source)
+		g_source_remove(c->source);
+	c->cond = cond;
+	c->source = g_unix_fd_add(c->fd, cond, on_client, c);
+}
+
+static void client_eof(struct attach_client *c)
+{
+	struct attach_server *s = c->srv;
+	c->eof = true;
+	diag_debug("attach client sent EOF");
+	if (s->in && !s->leave_stdin_open)
+		stdin_sink_close(s->in);
+	client_rearm(c);
+}
+
+/*
+ * Take input packets into the stdin queue. Returns false when the client is
+ * gone (freed). With force, read everything the socket holds regardless of
+ * back-pressure: used when the client hung up, bounded by its socket buffer.
+ */
+static bool client_read(struct attach_client *c, bool force)
+{
+	struct attach_server *s = c->srv;
+	for (int i = 0; force || i < INPUT_BURST; i++) {
+		ssize_t n = recv(c->fd, input_buf, sizeof(input_buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n < 0) {
+			diag_debug("attach client read failed: %s", g_strerror(errno));
+			client_drop(c);
+			return false;
+		}
+		if (n == 0) {
+			client_eof(c);
+			return true;
+		}
+		if (s->in && !stdin_sink_write(s->in, input_buf, (size_t)n) && !force) {
+			c->paused = true;
+			client_rearm(c);
+			return true;
+		}
+	}
+	return true;
+}
+
+/* Send queued packets; returns false when the client is gone (freed). */
+static bool client_flush(struct attach_client *c)
+{
+	while (c->out.length > 0) {
+		GBytes *pkt = g_queue_peek_head(&c->out);
+		gsize len;
+		const void *data = g_bytes_get_data(pkt, &len);
+		ssize_t n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			diag_debug("attach client went away: %s", g_strerror(errno));
+			client_drop(c);
+			return false;
+		}
+		g_bytes_unref(g_queue_pop_head(&c->out));
+		c->out_bytes -= len;
+	}
+	client_rearm(c);
+	return true;
+}
+
+static gboolean on_client(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	struct attach_client *c = data;
+	if ((cond & G_IO_OUT) && !client_flush(c))
+		return G_SOURCE_CONTINUE;
+	if ((cond & G_IO_IN) && !c->eof && !c->paused && !client_read(c, false))
+		return G_SOURCE_CONTINUE;
+	if (cond & G_IO_ERR) {
+		diag_debug("attach client socket error, disconnecting it");
+		client_drop(c);
+	} else if (cond & G_IO_HUP) {
+		/* Closed without a shutdown first: what it sent still counts, then its EOF. */
+		if (!c->eof && !client_read(c, true))
+			return G_SOURCE_CONTINUE;
+		if (!c->eof)
+			client_eof(c);
+		client_drop(c);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void resume_clients(void *data)
+{
+	struct attach_server *s = data;
+	for (GList *l = s->clients; l; l = l->next) {
+		struct attach_client *c = l->data;
+		if (c->paused) {
+			c->paused = false;
+			client_rearm(c);
+		}
+	}
+}
+
+static gboolean on_accept_retry(gpointer data);
+
+static gboolean on_listen(int fd, GIOCondition cond, gpointer data)
+{
+	(void)cond;
+	struct attach_server *s = data;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (cfd < 0 && errno == EAGAIN)
+			return G_SOURCE_CONTINUE;
+		if (cfd < 0) {
+			diag_warn("Failed to accept attach client: %s", g_strerror(errno));
+			s->listen_source = 0;
+			s->retry_source = g_timeout_add(ACCEPT_RETRY_MS, on_accept_retry, s);
+			return G_SOURCE_REMOVE;
+		}
+		struct attach_client *c = g_new0(struct attach_client, 1);
+		c->srv = s;
+		c->fd = cfd;
+		g_queue_init(&c->out);
+		s->clients = g_list_prepend(s->clients, c);
+		client_rearm(c);
+		diag_debug("accepted attach client");
+	}
+}
+
+static gboolean on_accept_retry(gpointer data)
+{
+	struct attach_server *s = data;
+	s->retry_source = 0;
+	s->listen_source = g_unix_fd_add(s->listen_fd, G_IO_IN, on_listen, s);
+	return G_SOURCE_REMOVE;
+}
+
+/* The short <socket-dir>/<cuuid> symlink to the bundle, replacing an old one. */
+static char *make_symlink(const char *bundle, const char *socket_dir, const char *cuuid, GError **err)
+{
+	if (cuuid == NULL) {
+		cm_set_error(err, EINVAL, "Container UUID not provided, needed for the attach socket");
+		return NULL;
+	}
+	if (g_mkdir_with_parents(socket_dir, 0755) < 0) {
+		cm_set_errno(err, errno, "Failed to create %s", socket_dir);
+		return NULL;
+	}
+	g_autofree char *path = g_build_filename(socket_dir, cuuid, NULL);
+	if (strlen(path) == SYMLINK_COLLIDE_LEN)
+		path[SYMLINK_COLLIDE_LEN - 1] = '\0';
+	if (unlink(path) < 0 && errno != ENOENT) {
+		cm_set_errno(err, errno, "Failed to remove existing symlink %s", path);
+		return NULL;
+	}
+	if (symlink(bundle, path) < 0) {
+		cm_set_errno(err, errno, "Failed to create symlink %s for attach socket", path);
+		return NULL;
+	}
+	return g_steal_pointer(&path);
+}
+
+static int bind_socket(struct attach_server *s, const char *dir, GError **err)
+{
+	s->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0)
+		return cm_set_errno(err, errno, "Failed to open %s for the attach socket", dir);
+	if (unlinkat(s->dir_fd, SOCKET_NAME, 0) < 0 && errno != ENOENT)
+		return cm_set_errno(err, errno, "Failed to remove existing attach socket %s/" SOCKET_NAME, dir);
+
+	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return cm_set_errno(err, errno, "Failed to create attach socket");
+	/* The mode of the socket inode becomes the mode of the file bind creates. */
+	if (fchmod(s->listen_fd, 0700) < 0)
+		return cm_set_errno(err, errno, "Failed to change attach socket permissions");
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/" SOCKET_NAME, s->dir_fd);
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return cm_set_errno(err, errno, "Failed to bind attach socket %s/" SOCKET_NAME, dir);
+	if (listen(s->listen_fd, LISTEN_BACKLOG) < 0)
+		return cm_set_errno(err, errno, "Failed to listen on attach socket %s/" SOCKET_NAME, dir);
+	return 0;
+}
+
+struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,
+					bool full_attach, struct stdin_sink *in, bool leave_stdin_open, GError **err)
+{
+	struct attach_server *s = g_new0(struct attach_server, 1);
+	s->listen_fd = -1;
+	s->dir_fd = -1;
+	s->in = in;
+	s->leave_stdin_open = leave_stdin_open;
+	if (!full_attach) {
+		s->symlink_path = make_symlink(bundle, socket_dir, cuuid, err);
+		if (s->symlink_path == NULL) {
+			attach_server_free(s);
+			return NULL;
+		}
+	}
+	if (bind_socket(s, full_attach ? bundle : s->symlink_path, err) < 0) {
+		attach_server_free(s);
+		return NULL;
+	}
+	s->listen_source = g_unix_fd_add(s->listen_fd, G_IO_IN, on_listen, s);
+	if (in)
+		stdin_sink_on_writable(in, resume_clients, s);
+	return s;
+}
+
+/* Hand one packet to one client: now if the socket takes it, else queued within the bound. */
+static void client_offer(struct attach_client *c, const char *pkt, size_t len, GBytes **shared)
+{
+	if (c->out.length == 0) {
+		ssize_t n;
+		do
+			n = send(c->fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			return;
+		if (errno != EAGAIN) {
+			diag_debug("attach client went away: %s", g_strerror(errno));
+			client_drop(c);
+			return;
+		}
+	}
+	if (c->out_bytes + len > ATTACH_CLIENT_QUEUE_MAX) {
+		diag_warn("attach client is not reading, disconnecting it with %zu bytes of output pending",
+			  c->out_bytes + len);
+		client_drop(c);
+		return;
+	}
+	if (*shared == NULL)
+		*shared = g_bytes_new(pkt, len);
+	g_queue_push_tail(&c->out, g_bytes_ref(*shared));
+	c->out_bytes += len;
+	client_rearm(c);
+}
+
+void attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len)
+{
+	char pkt[ATTACH_PACKET_MAX + 1];
+	pkt[0] = (char)pipe;
+	while (s->clients && len > 0) {
+		size_t chunk = MIN(len, (size_t)ATTACH_PACKET_MAX);
+		memcpy(pkt + 1, buf, chunk);
+		GBytes *shared = NULL;
+		for (GList *l = s->clients, *next; l; l = next) {
+			next = l->next;
+			client_offer(l->data, pkt, chunk + 1, &shared);
+		}
+		if (shared)
+			g_bytes_unref(shared);
+		buf += chunk;
+		len -= chunk;
+	}
+}
+
+unsigned attach_client_count(const struct attach_server *s)
+{
+	return g_list_length(s->clients);
+}
+
+void attach_server_free(struct attach_server *s)
+{
+	if (s == NULL)
+		return;
+	g_list_free_full(s->clients, (GDestroyNotify)client_free);
+	if (s->listen_source)
+		g_source_remove(s->listen_source);
+	if (s->retry_source)
+		g_source_remove(s->retry_source);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		if (unlinkat(s->dir_fd, SOCKET_NAME, 0) < 0 && errno != ENOENT)
+			diag_debug("Failed to remove attach socket: %s", g_strerror(errno));
+	}
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	if (s->symlink_path && unlink(s->symlink_path) < 0 && errno != ENOENT)
+		diag_debug("Failed to remove %s: %s", s->symlink_path, g_strerror(errno));
+	if (s->in)
+		stdin_sink_on_writable(s->in, NULL, NULL);
+	g_free(s->symlink_path);
+	g_free(s);
+}
