@@ -1,0 +1,872 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "wrapper/seccomp_profile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/error.h"
+
+static const struct arch_info {
+	uint32_t token;
+	const char *name;	/* as in OCI "architectures" */
+	const char *go;		/* as in includes.arches (Go's GOARCH) */
+	const char *uname;
+} arch_infos[] = {
+	{ SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64", "amd64", "x86_64" },
+	{ SCMP_ARCH_X86, "SCMP_ARCH_X86", "386", "i686" },
+	{ SCMP_ARCH_X32, "SCMP_ARCH_X32", "x32", "x32" },
+	{ SCMP_ARCH_AARCH64, "SCMP_ARCH_AARCH64", "arm64", "aarch64" },
+	{ SCMP_ARCH_ARM, "SCMP_ARCH_ARM", "arm", "armv7l" },
+	{ SCMP_ARCH_PPC64LE, "SCMP_ARCH_PPC64LE", "ppc64le", "ppc64le" },
+	{ SCMP_ARCH_PPC64, "SCMP_ARCH_PPC64", "ppc64", "ppc64" },
+	{ SCMP_ARCH_PPC, "SCMP_ARCH_PPC", "ppc", "ppc" },
+	{ SCMP_ARCH_S390X, "SCMP_ARCH_S390X", "s390x", "s390x" },
+	{ SCMP_ARCH_S390, "SCMP_ARCH_S390", "s390", "s390" },
+	{ SCMP_ARCH_RISCV64, "SCMP_ARCH_RISCV64", "riscv64", "riscv64" },
+	{ SCMP_ARCH_MIPS, "SCMP_ARCH_MIPS", "mips", "mips" },
+	{ SCMP_ARCH_MIPSEL, "SCMP_ARCH_MIPSEL", "mipsle", "mipsel" },
+	{ SCMP_ARCH_MIPS64, "SCMP_ARCH_MIPS64", "mips64", "mips64" },
+	{ SCMP_ARCH_MIPSEL64, "SCMP_ARCH_MIPSEL64", "mips64le", "mipsel64" },
+	{ SCMP_ARCH_MIPS64N32, "SCMP_ARCH_MIPS64N32", "mips64n32", "mips64n32" },
+	{ SCMP_ARCH_MIPSEL64N32, "SCMP_ARCH_MIPSEL64N32", "mips64len32", "mipsel64n32" },
+};
+
+static const struct arch_info *arch_by_token(uint32_t token)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(arch_infos); i++)
+		if (arch_infos[i].token == token)
+			return &arch_infos[i];
+	return NULL;
+}
+
+const char *seccomp_arch_name(uint32_t arch)
+{
+	const struct arch_info *a = arch_by_token(arch);
+
+	return a ? a->name : NULL;
+}
+
+static const char *const op_names[] = {
+	[SCMP_CMP_NE] = "SCMP_CMP_NE", [SCMP_CMP_LT] = "SCMP_CMP_LT", [SCMP_CMP_LE] = "SCMP_CMP_LE",
+	[SCMP_CMP_EQ] = "SCMP_CMP_EQ", [SCMP_CMP_GE] = "SCMP_CMP_GE", [SCMP_CMP_GT] = "SCMP_CMP_GT",
+	[SCMP_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+};
+
+const char *seccomp_op_name(enum scmp_compare op)
+{
+	return (gsize)op < G_N_ELEMENTS(op_names) ? op_names[op] : NULL;
+}
+
+/*
+ * The built-in profile. Policy: anything not listed fails with ENOSYS, so
+ * programs probing new syscalls fall back; what we forbid on purpose fails
+ * with EPERM, so the refusal reads as one. Namespace and mount syscalls are
+ * allowed and left to capabilities, as podman does. Syscalls that need a
+ * capability are allowed with it and EPERM without it.
+ */
+
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ALLOW "SCMP_ACT_ALLOW"
+#define ERRNO "SCMP_ACT_ERRNO"
+
+struct builtin_rule {
+	const char *const *names;
+	const char *action;
+	int errno_ret;		/* 0: none */
+	const char *inc_caps[3];
+	const char *exc_caps[3];
+	const char *inc_arches[4];
+	struct seccomp_arg args[2];
+	unsigned int n_args;
+	const char *comment;
+};
+
+#define ARG(i, v, o) { .index = (i), .value = (v), .op = (o) }
+/* personality(2) personas a container may switch to, and 0xffffffff, the query. */
+#define PERSONALITY(v) { .names = NAMES("personality"), .action = ALLOW, .args = { ARG(0, v, SCMP_CMP_EQ) }, \
+			 .n_args = 1 }
+/* The same names, allowed with cap and refused with EPERM without it. */
+#define GATED(cap, ...) \
+	{ .names = NAMES(__VA_ARGS__), .action = ALLOW, .inc_caps = { cap } }, \
+	{ .names = NAMES(__VA_ARGS__), .action = ERRNO, .errno_ret = EPERM, .exc_caps = { cap } }
+
+#define AF_NETLINK_NR 16
+#define NETLINK_AUDIT_NR 9
+
+static const struct builtin_rule builtin_rules[] = {
+	{
+		.comment = "Refused on purpose: host-wide or obsolete interfaces",
+		.action = ERRNO, .errno_ret = EPERM,
+		.names = NAMES("_sysctl", "afs_syscall", "bdflush", "create_module", "get_kernel_syms",
+			       "kexec_file_load", "kexec_load", "lookup_dcookie", "migrate_pages", "move_pages",
+			       "nfsservctl", "oldfstat", "oldlstat", "oldolduname", "olduname", "oldstat",
+			       "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "query_module", "swapoff",
+			       "swapon", "sysfs", "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "vmsplice"),
+	},
+	{
+		.comment = "Ordinary process, file, memory, IPC, network and namespace calls",
+		.action = ALLOW,
+		.names = NAMES(
+			"_llseek", "_newselect", "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk",
+			"cachestat", "capget", "capset", "chdir", "chmod", "chown", "chown32", "clock_getres",
+			"clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_nanosleep",
+			"clock_nanosleep_time64", "clone", "clone3", "close", "close_range", "connect",
+			"copy_file_range", "creat", "dup", "dup2", "dup3", "epoll_create", "epoll_create1",
+			"epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old",
+			"eventfd", "eventfd2", "execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2",
+			"fadvise64", "fadvise64_64", "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat",
+			"fchmodat2", "fchown", "fchown32", "fchownat", "fcntl", "fcntl64", "fdatasync", "fgetxattr",
+			"file_getattr", "file_setattr", "flistxattr", "flock", "fork", "fremovexattr", "fsconfig",
+			"fsetxattr", "fsmount", "fsopen", "fspick", "fstat", "fstat64", "fstatat64", "fstatfs",
+			"fstatfs64", "fsync", "ftruncate", "ftruncate64", "futex", "futex_requeue", "futex_time64",
+			"futex_wait", "futex_waitv", "futex_wake", "futimesat", "get_mempolicy", "get_robust_list",
+			"get_thread_area", "getcpu", "getcwd", "getdents", "getdents64", "getegid", "getegid32",
+			"geteuid", "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getitimer",
+			"getpeername", "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom",
+			"getresgid", "getresgid32", "getresuid", "getresuid32", "getrlimit", "getrusage", "getsid",
+			"getsockname", "getsockopt", "gettid", "gettimeofday", "getuid", "getuid32", "getxattr",
+			"getxattrat", "inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch",
+			"io_cancel", "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64",
+			"io_setup", "io_submit", "ioctl", "ioprio_get", "ioprio_set", "ipc", "keyctl", "kill",
+			"landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "lchown",
+			"lchown32", "lgetxattr", "link", "linkat", "listen", "listmount", "listxattr", "listxattrat",
+			"llistxattr", "lremovexattr", "lseek", "lsetxattr", "lsm_get_self_attr", "lsm_list_modules",
+			"lsm_set_self_attr", "lstat", "lstat64", "madvise", "map_shadow_stack", "mbind",
+			"membarrier", "memfd_create", "memfd_secret", "mincore", "mkdir", "mkdirat", "mknod",
+			"mknodat", "mlock", "mlock2", "mlockall", "mmap", "mmap2", "mount", "mount_setattr",
+			"move_mount", "mprotect", "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive",
+			"mq_timedreceive_time64", "mq_timedsend", "mq_timedsend_time64", "mq_unlink", "mremap",
+			"mseal", "msgctl", "msgget", "msgrcv", "msgsnd", "msync", "munlock", "munlockall", "munmap",
+			"name_to_handle_at", "nanosleep", "newfstatat", "nice", "open", "open_tree", "openat",
+			"openat2", "pause", "pidfd_getfd", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2",
+			"pivot_root", "pkey_alloc", "pkey_free", "pkey_mprotect", "poll", "ppoll", "ppoll_time64",
+			"prctl", "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease", "pselect6",
+			"pselect6_time64", "ptrace", "pwrite64", "pwritev", "pwritev2", "read", "readahead",
+			"readlink", "readlinkat", "readv", "recv", "recvfrom", "recvmmsg", "recvmmsg_time64",
+			"recvmsg", "remap_file_pages", "removexattr", "removexattrat", "rename", "renameat",
+			"renameat2", "restart_syscall", "rmdir", "rseq", "rt_sigaction", "rt_sigpending",
+			"rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
+			"rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_get_priority_max",
+			"sched_get_priority_min", "sched_getaffinity", "sched_getattr", "sched_getparam",
+			"sched_getscheduler", "sched_rr_get_interval", "sched_rr_get_interval_time64",
+			"sched_setaffinity", "sched_setattr", "sched_setparam", "sched_setscheduler", "sched_yield",
+			"seccomp", "select", "semctl", "semget", "semop", "semtimedop", "semtimedop_time64", "send",
+			"sendfile", "sendfile64", "sendmmsg", "sendmsg", "sendto", "set_mempolicy",
+			"set_mempolicy_home_node", "set_robust_list", "set_thread_area", "set_tid_address",
+			"setfsgid", "setfsgid32", "setfsuid", "setfsuid32", "setgid", "setgid32", "setgroups",
+			"setgroups32", "setitimer", "setns", "setpgid", "setpriority", "setregid", "setregid32",
+			"setresgid", "setresgid32", "setresuid", "setresuid32", "setreuid", "setreuid32",
+			"setrlimit", "setsid", "setsockopt", "setuid", "setuid32", "setxattr", "setxattrat", "shmat",
+			"shmctl", "shmdt", "shmget", "shutdown", "sigaction", "sigaltstack", "signal", "signalfd",
+			"signalfd4", "sigpending", "sigprocmask", "sigreturn", "sigsuspend", "socketcall",
+			"socketpair", "splice", "stat", "stat64", "statfs", "statfs64", "statmount", "statx",
+			"symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill",
+			"time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime",
+			"timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create", "timerfd_gettime",
+			"timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times", "tkill", "truncate",
+			"truncate64", "ugetrlimit", "umask", "umount", "umount2", "uname", "unlink", "unlinkat",
+			"unshare", "uretprobe", "utime", "utimensat", "utimensat_time64", "utimes", "vfork", "wait4",
+			"waitid", "waitpid", "write", "writev"),
+	},
+	PERSONALITY(0x0),
+	PERSONALITY(0x0008),
+	PERSONALITY(0x20000),
+	PERSONALITY(0x20008),
+	PERSONALITY(0xffffffff),
+	/*
+	 * socket(): everything except an audit netlink socket, which without
+	 * CAP_AUDIT_WRITE gets EINVAL so that login tools carry on without audit.
+	 */
+	{ .names = NAMES("socket"), .action = ALLOW, .exc_caps = { "CAP_AUDIT_WRITE" },
+	  .args = { ARG(0, AF_NETLINK_NR, SCMP_CMP_NE) }, .n_args = 1 },
+	{ .names = NAMES("socket"), .action = ALLOW, .exc_caps = { "CAP_AUDIT_WRITE" },
+	  .args = { ARG(0, AF_NETLINK_NR, SCMP_CMP_EQ), ARG(2, NETLINK_AUDIT_NR, SCMP_CMP_NE) }, .n_args = 2 },
+	{ .names = NAMES("socket"), .action = ERRNO, .errno_ret = EINVAL, .exc_caps = { "CAP_AUDIT_WRITE" },
+	  .args = { ARG(0, AF_NETLINK_NR, SCMP_CMP_EQ), ARG(2, NETLINK_AUDIT_NR, SCMP_CMP_EQ) }, .n_args = 2 },
+	{ .names = NAMES("socket"), .action = ALLOW, .inc_caps = { "CAP_AUDIT_WRITE" } },
+	/* Architecture-specific calls. */
+	{ .names = NAMES("arch_prctl"), .action = ALLOW, .inc_arches = { "amd64", "x32" } },
+	{ .names = NAMES("modify_ldt"), .action = ALLOW, .inc_arches = { "amd64", "x32", "386" } },
+	{ .names = NAMES("arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cacheflush", "set_tls",
+			 "sync_file_range2"),
+	  .action = ALLOW, .inc_arches = { "arm", "arm64" } },
+	{ .names = NAMES("swapcontext", "sync_file_range2"), .action = ALLOW, .inc_arches = { "ppc64le" } },
+	{ .names = NAMES("s390_guarded_storage", "s390_runtime_instr", "s390_sthyi"), .action = ALLOW,
+	  .inc_arches = { "s390", "s390x" } },
+	{ .names = NAMES("s390_pci_mmio_read", "s390_pci_mmio_write"), .action = ALLOW,
+	  .inc_caps = { "CAP_SYS_RAWIO" }, .inc_arches = { "s390", "s390x" } },
+	{ .names = NAMES("riscv_flush_icache", "riscv_hwprobe"), .action = ALLOW, .inc_arches = { "riscv64" } },
+	/* Calls that only do something useful with a capability. */
+	GATED("CAP_DAC_READ_SEARCH", "open_by_handle_at"),
+	GATED("CAP_SYS_ADMIN", "fanotify_init", "quotactl", "quotactl_fd", "setdomainname", "sethostname"),
+	GATED("CAP_SYS_BOOT", "reboot"),
+	GATED("CAP_SYS_CHROOT", "chroot"),
+	GATED("CAP_SYS_MODULE", "delete_module", "finit_module", "init_module"),
+	GATED("CAP_SYS_PACCT", "acct"),
+	GATED("CAP_SYS_PTRACE", "kcmp", "process_madvise", "process_vm_readv", "process_vm_writev"),
+	GATED("CAP_SYS_RAWIO", "ioperm", "iopl"),
+	GATED("CAP_SYS_TIME", "clock_adjtime", "clock_adjtime64", "clock_settime", "clock_settime64",
+	      "settimeofday", "stime"),
+	GATED("CAP_SYS_TTY_CONFIG", "vhangup"),
+	GATED("CAP_SYSLOG", "syslog"),
+	/* bpf and perf_event_open: their own capabilities, or CAP_SYS_ADMIN as before kernel 5.8. */
+	{ .names = NAMES("bpf"), .action = ALLOW, .inc_caps = { "CAP_BPF" } },
+	{ .names = NAMES("bpf"), .action = ALLOW, .inc_caps = { "CAP_SYS_ADMIN" }, .exc_caps = { "CAP_BPF" } },
+	{ .names = NAMES("bpf"), .action = ERRNO, .errno_ret = EPERM, .exc_caps = { "CAP_BPF", "CAP_SYS_ADMIN" } },
+	{ .names = NAMES("perf_event_open"), .action = ALLOW, .inc_caps = { "CAP_PERFMON" } },
+	{ .names = NAMES("perf_event_open"), .action = ALLOW, .inc_caps = { "CAP_SYS_ADMIN" },
+	  .exc_caps = { "CAP_PERFMON" } },
+	{ .names = NAMES("perf_event_open"), .action = ERRNO, .errno_ret = EPERM,
+	  .exc_caps = { "CAP_PERFMON", "CAP_SYS_ADMIN" } },
+};
+
+static const struct {
+	const char *arch;
+	const char *sub[3];
+} builtin_arch_map[] = {
+	{ "SCMP_ARCH_X86_64", { "SCMP_ARCH_X86", "SCMP_ARCH_X32" } },
+	{ "SCMP_ARCH_AARCH64", { "SCMP_ARCH_ARM" } },
+	{ "SCMP_ARCH_PPC64LE", { NULL } },
+	{ "SCMP_ARCH_S390X", { "SCMP_ARCH_S390" } },
+	{ "SCMP_ARCH_RISCV64", { NULL } },
+	{ "SCMP_ARCH_MIPS64", { "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64N32" } },
+	{ "SCMP_ARCH_MIPSEL64", { "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64N32" } },
+};
+
+static void cond_clear(struct seccomp_cond *c)
+{
+	g_strfreev(c->caps);
+	g_strfreev(c->arches);
+	g_free(c->min_kernel);
+}
+
+static void rule_free(gpointer p)
+{
+	struct seccomp_rule *r = p;
+
+	g_strfreev(r->names);
+	g_free(r->action);
+	if (r->args)
+		g_array_unref(r->args);
+	cond_clear(&r->includes);
+	cond_clear(&r->excludes);
+	g_free(r->comment);
+	g_free(r);
+}
+
+static void arch_map_free(gpointer p)
+{
+	struct seccomp_arch_map *m = p;
+
+	g_free(m->arch);
+	g_strfreev(m->sub_arches);
+	g_free(m);
+}
+
+static struct seccomp_profile *profile_new(const char *source)
+{
+	struct seccomp_profile *p = g_new0(struct seccomp_profile, 1);
+
+	p->source = g_strdup(source);
+	p->arch_map = g_ptr_array_new_with_free_func(arch_map_free);
+	p->rules = g_ptr_array_new_with_free_func(rule_free);
+	return p;
+}
+
+void seccomp_profile_free(struct seccomp_profile *p)
+{
+	if (!p)
+		return;
+	g_free(p->source);
+	g_free(p->default_action);
+	g_strfreev(p->architectures);
+	g_ptr_array_unref(p->arch_map);
+	g_strfreev(p->flags);
+	g_ptr_array_unref(p->rules);
+	g_free(p);
+}
+
+/* Copy a NULL-terminated list, or the first n entries of a fixed array (stopping at NULL). */
+static char **strv_from(const char *const *v, gsize n)
+{
+	GPtrArray *a = g_ptr_array_new();
+
+	for (gsize i = 0; v && i < n && v[i]; i++)
+		g_ptr_array_add(a, g_strdup(v[i]));
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
+struct seccomp_profile *seccomp_profile_default(void)
+{
+	struct seccomp_profile *p = profile_new("default profile");
+
+	p->builtin = true;
+	p->default_action = g_strdup(ERRNO);
+	p->has_default_errno = true;
+	p->default_errno = ENOSYS;
+	p->architectures = g_new0(char *, 1);
+	p->flags = g_new0(char *, 1);
+	for (gsize i = 0; i < G_N_ELEMENTS(builtin_arch_map); i++) {
+		struct seccomp_arch_map *m = g_new0(struct seccomp_arch_map, 1);
+
+		m->arch = g_strdup(builtin_arch_map[i].arch);
+		m->sub_arches = strv_from(builtin_arch_map[i].sub, G_N_ELEMENTS(builtin_arch_map[i].sub));
+		g_ptr_array_add(p->arch_map, m);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(builtin_rules); i++) {
+		const struct builtin_rule *b = &builtin_rules[i];
+		struct seccomp_rule *r = g_new0(struct seccomp_rule, 1);
+
+		r->names = strv_from(b->names, G_MAXSIZE);
+		r->action = g_strdup(b->action);
+		r->has_errno = b->errno_ret != 0;
+		r->errno_ret = (guint)b->errno_ret;
+		r->args = g_array_new(FALSE, FALSE, sizeof(struct seccomp_arg));
+		g_array_append_vals(r->args, b->args, b->n_args);
+		r->includes.caps = strv_from(b->inc_caps, G_N_ELEMENTS(b->inc_caps));
+		r->includes.arches = strv_from(b->inc_arches, G_N_ELEMENTS(b->inc_arches));
+		r->excludes.caps = strv_from(b->exc_caps, G_N_ELEMENTS(b->exc_caps));
+		r->excludes.arches = g_new0(char *, 1);
+		r->comment = g_strdup(b->comment);
+		r->source_index = (guint)i;
+		g_ptr_array_add(p->rules, r);
+	}
+	return p;
+}
+
+/* ---- reading profiles ---- */
+
+struct parse_ctx {
+	const char *source;
+	GError **err;
+};
+
+static bool parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static bool parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	cm_set_error(pc->err, EINVAL, "seccomp profile %s: %s%s%s", pc->source, where ? where : "", where ? ": " : "",
+		     msg);
+	return false;
+}
+
+static yajl_val obj_get(yajl_val obj, const char *key)
+{
+	for (size_t i = 0; i < obj->u.object.len; i++)
+		if (strcmp(obj->u.object.keys[i], key) == 0)
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+/* Absent and null both mean "not given". */
+static yajl_val member(yajl_val obj, const char *key)
+{
+	yajl_val v = obj_get(obj, key);
+
+	return v && !YAJL_IS_NULL(v) ? v : NULL;
+}
+
+static bool get_string(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char **out)
+{
+	yajl_val v = member(obj, key);
+
+	*out = NULL;
+	if (!v)
+		return true;
+	if (!YAJL_IS_STRING(v))
+		return parse_fail(pc, where, "\"%s\" must be a string", key);
+	*out = g_strdup(YAJL_GET_STRING(v));
+	return true;
+}
+
+static bool get_strv(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char ***out)
+{
+	yajl_val v = member(obj, key);
+	GPtrArray *a;
+
+	*out = NULL;
+	if (v && !YAJL_IS_ARRAY(v))
+		return parse_fail(pc, where, "\"%s\" must be an array of strings", key);
+	a = g_ptr_array_new();
+	for (size_t i = 0; v && i < v->u.array.len; i++) {
+		yajl_val s = v->u.array.values[i];
+
+		if (!YAJL_IS_STRING(s)) {
+			g_ptr_array_free(a, TRUE);
+			return parse_fail(pc, where, "\"%s\" must be an array of strings", key);
+		}
+		g_ptr_array_add(a, g_strdup(YAJL_GET_STRING(s)));
+	}
+	g_ptr_array_add(a, NULL);
+	*out = (char **)g_ptr_array_free(a, FALSE);
+	return true;
+}
+
+/* Unsigned 64-bit from the number's own text: yajl's integer stops at LLONG_MAX. */
+static bool get_u64(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, guint64 *out, bool *found)
+{
+	yajl_val v = member(obj, key);
+	char *end;
+
+	if (found)
+		*found = v != NULL;
+	if (!v)
+		return true;
+	if (!YAJL_IS_NUMBER(v) || !g_ascii_isdigit(v->u.number.r[0]))
+		return parse_fail(pc, where, "\"%s\" must be a non-negative integer", key);
+	errno = 0;
+	*out = g_ascii_strtoull(v->u.number.r, &end, 10);
+	if (errno || *end)
+		return parse_fail(pc, where, "\"%s\" must be a non-negative integer below 2^64", key);
+	return true;
+}
+
+static bool parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, bool *has,
+			guint *out)
+{
+	guint64 v = 0;
+
+	if (!get_u64(pc, where, obj, key, &v, has))
+		return false;
+	if (*has && v > 4095)
+		return parse_fail(pc, where, "\"%s\" %" G_GUINT64_FORMAT " is not an errno value", key, v);
+	*out = (guint)v;
+	return true;
+}
+
+static const char *const known_actions[] = {
+	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", NULL,
+};
+
+static bool check_action(struct parse_ctx *pc, const char *where, const char *action)
+{
+	if (strcmp(action, "SCMP_ACT_NOTIFY") == 0)
+		return parse_fail(pc, where, "SCMP_ACT_NOTIFY needs a seccomp listener, which ctr-wrap does not run");
+	if (!g_strv_contains(known_actions, action))
+		return parse_fail(pc, where,
+				  "unknown action \"%s\": use SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
+				  "SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE or SCMP_ACT_LOG", action);
+	return true;
+}
+
+static bool parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, const char *key,
+		       struct seccomp_cond *c)
+{
+	yajl_val v = member(rule, key);
+	g_autofree char *w = g_strdup_printf("%s.%s", where, key);
+
+	if (v && !YAJL_IS_OBJECT(v))
+		return parse_fail(pc, w, "must be an object with caps, arches or minKernel");
+	if (!v) {
+		c->caps = g_new0(char *, 1);
+		c->arches = g_new0(char *, 1);
+		return true;
+	}
+	return get_strv(pc, w, v, "caps", &c->caps) && get_strv(pc, w, v, "arches", &c->arches) &&
+	       get_string(pc, w, v, "minKernel", &c->min_kernel);
+}
+
+static bool parse_op(const char *s, enum scmp_compare *op)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(op_names); i++)
+		if (op_names[i] && strcmp(op_names[i], s) == 0) {
+			*op = (enum scmp_compare)i;
+			return true;
+		}
+	return false;
+}
+
+static bool parse_args(struct parse_ctx *pc, const char *where, yajl_val rule, GArray *args)
+{
+	yajl_val v = member(rule, "args");
+
+	if (v && !YAJL_IS_ARRAY(v))
+		return parse_fail(pc, where, "\"args\" must be an array");
+	for (size_t i = 0; v && i < v->u.array.len; i++) {
+		yajl_val a = v->u.array.values[i];
+		g_autofree char *w = g_strdup_printf("%s.args[%zu]", where, i);
+		g_autofree char *op = NULL;
+		struct seccomp_arg arg = { 0 };
+		guint64 index = 0;
+		bool found;
+
+		if (!YAJL_IS_OBJECT(a))
+			return parse_fail(pc, w, "must be an object with index, value, valueTwo and op");
+		if (!get_u64(pc, w, a, "index", &index, &found))
+			return false;
+		if (!found || index > 5)
+			return parse_fail(pc, w, "\"index\" must be an argument number from 0 to 5");
+		if (!get_u64(pc, w, a, "value", &arg.value, NULL) ||
+		    !get_u64(pc, w, a, "valueTwo", &arg.value_two, NULL))
+			return false;
+		if (!get_string(pc, w, a, "op", &op))
+			return false;
+		if (!op || !parse_op(op, &arg.op))
+			return parse_fail(pc, w, "\"op\" must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
+					  "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ");
+		arg.index = (unsigned int)index;
+		g_array_append_val(args, arg);
+	}
+	return true;
+}
+
+static bool parse_rule(struct parse_ctx *pc, yajl_val v, size_t i, struct seccomp_rule **out)
+{
+	g_autofree char *where = g_strdup_printf("syscalls[%zu]", i);
+	struct seccomp_rule *r = g_new0(struct seccomp_rule, 1);
+	char *single = NULL;
+
+	r->args = g_array_new(FALSE, FALSE, sizeof(struct seccomp_arg));
+	r->source_index = (guint)i;
+	*out = r;
+	if (!YAJL_IS_OBJECT(v))
+		return parse_fail(pc, where, "must be an object with names and action");
+	/* "name" is docker's older spelling of a one-element "names". */
+	if (!get_strv(pc, where, v, "names", &r->names) || !get_string(pc, where, v, "name", &single))
+		return false;
+	if (single) {
+		char **n = g_new0(char *, g_strv_length(r->names) + 2);
+
+		n[0] = single;
+		memcpy(n + 1, r->names, g_strv_length(r->names) * sizeof(char *));
+		g_free(r->names);
+		r->names = n;
+	}
+	if (!r->names[0])
+		return parse_fail(pc, where, "no syscall names: give \"names\": [\"...\"]");
+	if (!get_string(pc, where, v, "action", &r->action))
+		return false;
+	if (!r->action)
+		return parse_fail(pc, where, "\"action\" is missing");
+	return check_action(pc, where, r->action) &&
+	       parse_errno(pc, where, v, "errnoRet", &r->has_errno, &r->errno_ret) &&
+	       parse_args(pc, where, v, r->args) && parse_cond(pc, where, v, "includes", &r->includes) &&
+	       parse_cond(pc, where, v, "excludes", &r->excludes) &&
+	       get_string(pc, where, v, "comment", &r->comment);
+}
+
+static bool parse_arch_map(struct parse_ctx *pc, yajl_val v, GPtrArray *out)
+{
+	if (v && !YAJL_IS_ARRAY(v))
+		return parse_fail(pc, "archMap", "must be an array");
+	for (size_t i = 0; v && i < v->u.array.len; i++) {
+		yajl_val e = v->u.array.values[i];
+		g_autofree char *w = g_strdup_printf("archMap[%zu]", i);
+		struct seccomp_arch_map *m;
+
+		if (!YAJL_IS_OBJECT(e))
+			return parse_fail(pc, w, "must be an object with architecture and subArchitectures");
+		m = g_new0(struct seccomp_arch_map, 1);
+		g_ptr_array_add(out, m);
+		if (!get_string(pc, w, e, "architecture", &m->arch) ||
+		    !get_strv(pc, w, e, "subArchitectures", &m->sub_arches))
+			return false;
+		if (!m->arch)
+			return parse_fail(pc, w, "\"architecture\" is missing");
+	}
+	return true;
+}
+
+struct seccomp_profile *seccomp_profile_parse(const char *json, const char *source, GError **err)
+{
+	g_autoptr(seccomp_profile) p = profile_new(source);
+	struct parse_ctx pc = { .source = source, .err = err };
+	char errbuf[256] = "";
+	yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+	yajl_val syscalls;
+	bool ok;
+
+	if (!root) {
+		g_strchomp(g_strdelimit(errbuf, "\n", ' '));
+		parse_fail(&pc, NULL, "not valid JSON: %s", errbuf);
+		return NULL;
+	}
+	ok = YAJL_IS_OBJECT(root) || parse_fail(&pc, NULL, "the top level must be an object");
+	ok = ok && get_string(&pc, NULL, root, "defaultAction", &p->default_action) &&
+	     (p->default_action || parse_fail(&pc, NULL, "\"defaultAction\" is missing")) &&
+	     check_action(&pc, "defaultAction", p->default_action) &&
+	     parse_errno(&pc, NULL, root, "defaultErrnoRet", &p->has_default_errno, &p->default_errno) &&
+	     get_strv(&pc, NULL, root, "architectures", &p->architectures) &&
+	     parse_arch_map(&pc, member(root, "archMap"), p->arch_map) && get_strv(&pc, NULL, root, "flags", &p->flags);
+	syscalls = ok ? member(root, "syscalls") : NULL;
+	if (ok && syscalls && !YAJL_IS_ARRAY(syscalls))
+		ok = parse_fail(&pc, NULL, "\"syscalls\" must be an array");
+	for (size_t i = 0; ok && syscalls && i < syscalls->u.array.len; i++) {
+		struct seccomp_rule *r;
+
+		ok = parse_rule(&pc, syscalls->u.array.values[i], i, &r);
+		g_ptr_array_add(p->rules, r);
+	}
+	yajl_tree_free(root);
+	return ok ? g_steal_pointer(&p) : NULL;
+}
+
+struct seccomp_profile *seccomp_profile_load(const char *path, GError **err)
+{
+	g_autofree char *json = NULL;
+	GError *local = NULL;
+
+	if (!g_file_get_contents(path, &json, NULL, &local)) {
+		cm_set_error(err, local->code == G_FILE_ERROR_NOENT ? ENOENT : EIO,
+			     "seccomp profile: %s: give an existing JSON file or seccomp=unconfined", local->message);
+		g_error_free(local);
+		return NULL;
+	}
+	return seccomp_profile_parse(json, path, err);
+}
+
+/* ---- resolution ---- */
+
+static bool has_cap(caps_set set, const char *name)
+{
+	int cap;
+
+	/* A capability this kernel has no name for cannot be in the set. */
+	return caps_parse_name(name, &cap, NULL) && (set & CAPS_BIT(cap));
+}
+
+static bool arch_matches(const struct arch_info *a, const char *name)
+{
+	return a && (g_ascii_strcasecmp(name, a->go) == 0 || g_ascii_strcasecmp(name, a->uname) == 0 ||
+		     g_ascii_strcasecmp(name, a->name) == 0);
+}
+
+static bool kernel_at_least(const char *kernel, const char *min)
+{
+	unsigned int kmaj = 0, kmin = 0, mmaj = 0, mmin = 0;
+
+	if (!kernel || sscanf(kernel, "%u.%u", &kmaj, &kmin) < 1 || sscanf(min, "%u.%u", &mmaj, &mmin) < 1)
+		return false;
+	return kmaj > mmaj || (kmaj == mmaj && kmin >= mmin);
+}
+
+static bool rule_applies(const struct seccomp_rule *r, const struct seccomp_target *t)
+{
+	const struct arch_info *a = arch_by_token(t->arch);
+	bool any;
+
+	for (char **c = r->includes.caps; c && *c; c++)
+		if (!has_cap(t->caps, *c))
+			return false;
+	for (char **c = r->excludes.caps; c && *c; c++)
+		if (has_cap(t->caps, *c))
+			return false;
+	any = !r->includes.arches || !r->includes.arches[0];
+	for (char **c = r->includes.arches; c && *c; c++)
+		any = any || arch_matches(a, *c);
+	if (!any)
+		return false;
+	for (char **c = r->excludes.arches; c && *c; c++)
+		if (arch_matches(a, *c))
+			return false;
+	if (r->includes.min_kernel && !kernel_at_least(t->kernel, r->includes.min_kernel))
+		return false;
+	if (r->excludes.min_kernel && kernel_at_least(t->kernel, r->excludes.min_kernel))
+		return false;
+	return true;
+}
+
+static struct seccomp_rule *rule_copy_plain(const struct seccomp_rule *r)
+{
+	struct seccomp_rule *c = g_new0(struct seccomp_rule, 1);
+
+	c->names = g_strdupv(r->names);
+	c->action = g_strdup(r->action);
+	c->has_errno = r->has_errno;
+	c->errno_ret = r->errno_ret;
+	c->args = g_array_copy(r->args);
+	c->includes.caps = g_new0(char *, 1);
+	c->includes.arches = g_new0(char *, 1);
+	c->excludes.caps = g_new0(char *, 1);
+	c->excludes.arches = g_new0(char *, 1);
+	c->comment = g_strdup(r->comment);
+	c->source_index = r->source_index;
+	return c;
+}
+
+static char **resolve_arches(const struct seccomp_profile *p, uint32_t arch)
+{
+	const struct arch_info *a = arch_by_token(arch);
+	GPtrArray *out = g_ptr_array_new();
+
+	if (p->architectures && p->architectures[0]) {
+		g_ptr_array_free(out, TRUE);
+		return g_strdupv(p->architectures);
+	}
+	for (guint i = 0; a && i < p->arch_map->len; i++) {
+		const struct seccomp_arch_map *m = p->arch_map->pdata[i];
+
+		if (g_ascii_strcasecmp(m->arch, a->name) != 0)
+			continue;
+		g_ptr_array_add(out, g_strdup(m->arch));
+		for (char **s = m->sub_arches; s && *s; s++)
+			g_ptr_array_add(out, g_strdup(*s));
+		break;
+	}
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+struct seccomp_profile *seccomp_profile_resolve(const struct seccomp_profile *p, const struct seccomp_target *target)
+{
+	struct seccomp_profile *r = profile_new(p->source);
+
+	r->builtin = p->builtin;
+	r->default_action = g_strdup(p->default_action);
+	r->has_default_errno = p->has_default_errno;
+	r->default_errno = p->default_errno;
+	r->architectures = resolve_arches(p, target->arch);
+	r->flags = p->flags ? g_strdupv(p->flags) : g_new0(char *, 1);
+	for (guint i = 0; i < p->rules->len; i++) {
+		const struct seccomp_rule *rule = p->rules->pdata[i];
+
+		if (rule_applies(rule, target))
+			g_ptr_array_add(r->rules, rule_copy_plain(rule));
+	}
+	return r;
+}
+
+/* ---- compiling with libseccomp ---- */
+
+static uint32_t action_value(const char *action, bool has_errno, guint errno_ret)
+{
+	guint e = has_errno ? errno_ret : EPERM;
+
+	if (strcmp(action, "SCMP_ACT_ALLOW") == 0)
+		return SCMP_ACT_ALLOW;
+	if (strcmp(action, "SCMP_ACT_ERRNO") == 0)
+		return SCMP_ACT_ERRNO(e);
+	if (strcmp(action, "SCMP_ACT_TRACE") == 0)
+		return SCMP_ACT_TRACE(e);
+	if (strcmp(action, "SCMP_ACT_KILL_PROCESS") == 0)
+		return SCMP_ACT_KILL_PROCESS;
+	if (strcmp(action, "SCMP_ACT_TRAP") == 0)
+		return SCMP_ACT_TRAP;
+	if (strcmp(action, "SCMP_ACT_LOG") == 0)
+		return SCMP_ACT_LOG;
+	/* SCMP_ACT_KILL and SCMP_ACT_KILL_THREAD; parsing let nothing else through. */
+	return SCMP_ACT_KILL_THREAD;
+}
+
+static bool args_repeat_index(const GArray *args)
+{
+	unsigned int seen = 0;
+
+	for (guint i = 0; i < args->len; i++) {
+		unsigned int bit = 1u << g_array_index(args, struct seccomp_arg, i).index;
+
+		if (seen & bit)
+			return true;
+		seen |= bit;
+	}
+	return false;
+}
+
+static struct scmp_arg_cmp to_cmp(const struct seccomp_arg *a)
+{
+	struct scmp_arg_cmp c = { .arg = a->index, .op = a->op, .datum_a = a->value, .datum_b = a->value_two };
+
+	return c;
+}
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const GArray *args)
+{
+	struct scmp_arg_cmp cmps[6];
+	int r = 0;
+
+	if (args->len == 0)
+		return seccomp_rule_add_array(ctx, action, nr, 0, NULL);
+	/* libseccomp cannot AND two tests of one argument; like runc and crun, OR them instead. */
+	if (args_repeat_index(args)) {
+		for (guint i = 0; i < args->len && r == 0; i++) {
+			struct scmp_arg_cmp c = to_cmp(&g_array_index(args, struct seccomp_arg, i));
+
+			r = seccomp_rule_add_array(ctx, action, nr, 1, &c);
+		}
+		return r;
+	}
+	for (guint i = 0; i < args->len; i++)
+		cmps[i] = to_cmp(&g_array_index(args, struct seccomp_arg, i));
+	return seccomp_rule_add_array(ctx, action, nr, args->len, cmps);
+}
+
+static void ctx_releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
+static bool add_arches(scmp_filter_ctx ctx, const struct seccomp_profile *p, GError **err)
+{
+	for (char **a = p->architectures; a && *a; a++) {
+		const char *bare = g_str_has_prefix(*a, "SCMP_ARCH_") ? *a + strlen("SCMP_ARCH_") : *a;
+		g_autofree char *lower = g_ascii_strdown(bare, -1);
+		uint32_t token = seccomp_arch_resolve_name(lower);
+		int r;
+
+		if (token == 0) {
+			cm_set_error(err, EINVAL, "seccomp profile %s: unknown architecture \"%s\": use names like "
+				     "SCMP_ARCH_X86_64", p->source, *a);
+			return false;
+		}
+		r = seccomp_arch_add(ctx, token);
+		if (r < 0 && r != -EEXIST) {
+			cm_set_errno(err, -r, "seccomp profile %s: architecture %s", p->source, *a);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warnings, GError **err)
+{
+	uint32_t def = action_value(p->default_action, p->has_default_errno, p->default_errno);
+	__attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = seccomp_init(def);
+
+	if (!ctx) {
+		cm_set_error(err, EINVAL, "seccomp profile %s: libseccomp rejected defaultAction %s", p->source,
+			     p->default_action);
+		return false;
+	}
+	if (!add_arches(ctx, p, err))
+		return false;
+	for (guint i = 0; i < p->rules->len; i++) {
+		const struct seccomp_rule *rule = p->rules->pdata[i];
+		uint32_t act = action_value(rule->action, rule->has_errno, rule->errno_ret);
+
+		/* libseccomp refuses rules that repeat the default; they change nothing anyway. */
+		if (act == def)
+			continue;
+		for (char **n = rule->names; *n; n++) {
+			int nr = seccomp_syscall_resolve_name(*n);
+			int r;
+
+			if (nr == __NR_SCMP_ERROR) {
+				if (!p->builtin && warnings)
+					g_ptr_array_add(warnings,
+							g_strdup_printf("seccomp profile %s: syscalls[%u]: unknown "
+									"syscall \"%s\" skipped",
+									p->source, rule->source_index, *n));
+				continue;
+			}
+			r = add_rule(ctx, act, nr, rule->args);
+			if (r < 0) {
+				cm_set_error(err, -r,
+					     "seccomp profile %s: syscalls[%u] (%s, %s): libseccomp refused the "
+					     "rule: %s",
+					     p->source, rule->source_index, *n, rule->action, g_strerror(-r));
+				return false;
+			}
+		}
+	}
+	return true;
+}
