@@ -13,7 +13,10 @@
 
 struct oom_watch;
 
-/* Find pid's memory cgroup and watch it. NULL with err when there is nothing to watch. */
+/*
+ * Find pid's memory cgroup and watch it. NULL with err when there is nothing to watch.
+ * oom_dirs is NULL-terminated (a NULL entry ends it); directories that do not exist are skipped.
+ */
 struct oom_watch *oom_watch_new(pid_t pid, const char *const *oom_dirs, GError **err);
 
 /* Same on an explicit cgroup directory (tests build a v2-like directory by hand). */
@@ -25,3 +28,6 @@ void oom_watch_final_check(struct oom_watch *w);
 bool oom_watch_triggered(const struct oom_watch *w);
 
 void oom_watch_free(struct oom_watch *w);
+
+/* Exposed for unit tests: the cgroup directory for the text of /proc/<pid>/cgroup, or NULL. */
+char *oom_cgroup_dir(const char *proc_cgroup, bool v2);

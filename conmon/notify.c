@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "conmon/notify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "conmon/diag.h"
+
+#define NOTIFY_SOCK "notify.sock"
+/* What systemd accepts in one notification; longer datagrams are dropped. */
+#define NOTIFY_MAX 4096
+/* SCM_MAX_FD: the most fds one message can carry. */
+#define MAX_FDS 253
+
+struct notify_proxy {
+	int sock; /* bound at <bundle>/notify/notify.sock */
+	int host; /* unbound; sends to host_addr */
+	int host_dir; /* O_PATH directory of a host path too long for sun_path */
+	struct sockaddr_un host_addr;
+	socklen_t host_len;
+	char *sock_path;
+	bool bound;
+	guint source;
+	char buf[NOTIFY_MAX];
+};
+
+static const char *const exact_lines[] = { "READY=1", "RELOADING=1", "STOPPING=1", "WATCHDOG=1", "WATCHDOG=trigger" };
+static const char *const prefixes[] = { "STATUS=", "ERRNO=", "BUSERROR=", "MONOTONIC_USEC=" };
+
+static bool line_allowed(const char *line, size_t len)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(exact_lines); i++)
+		if (strlen(exact_lines[i]) == len && memcmp(line, exact_lines[i], len) == 0)
+			return true;
+	for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+		size_t plen = strlen(prefixes[i]);
+		if (len >= plen && memcmp(line, prefixes[i], plen) == 0)
+			return true;
+	}
+	return false;
+}
+
+char *notify_filter(const char *msg, size_t len)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	const char *end = msg + len;
+	for (const char *line = msg; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t llen = (size_t)((nl ? nl : end) - line);
+		/* MAINPID and anything unknown stay in the container; so do lines with NULs. */
+		if (llen > 0 && memchr(line, '\0', llen) == NULL && line_allowed(line, llen)) {
+			if (out->len > 0)
+				g_string_append_c(out, '\n');
+			g_string_append_len(out, line, (gssize)llen);
+		}
+		line += llen + 1;
+	}
+	if (out->len == 0)
+		return NULL;
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* sun_path for dir/name, through /proc/self/fd when the real path does not fit. */
+static int unix_addr_at(struct sockaddr_un *addr, socklen_t *len, int dirfd, const char *name, GError **err)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	int n = snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", dirfd, name);
+	if (n < 0 || (size_t)n >= sizeof(addr->sun_path))
+		return cm_set_error(err, ENAMETOOLONG, "Socket name too long: %s", name);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return 0;
+}
+
+static int host_address(struct notify_proxy *p, const char *host, GError **err)
+{
+	struct sockaddr_un *addr = &p->host_addr;
+	size_t len = strlen(host);
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	/* "@name": the abstract namespace, as systemd spells NOTIFY_SOCKET. */
+	if (host[0] == '@') {
+		if (len > sizeof(addr->sun_path))
+			return cm_set_error(err, ENAMETOOLONG, "Notify socket name too long: %s", host);
+		memcpy(addr->sun_path + 1, host + 1, len - 1);
+		p->host_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+		return 0;
+	}
+	if (len < sizeof(addr->sun_path)) {
+		memcpy(addr->sun_path, host, len);
+		p->host_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+		return 0;
+	}
+	g_autofree char *dir = g_path_get_dirname(host);
+	g_autofree char *base = g_path_get_basename(host);
+	p->host_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->host_dir < 0)
+		return cm_set_errno(err, errno, "Failed to open %s", dir);
+	return unix_addr_at(addr, &p->host_len, p->host_dir, base, err);
+}
+
+static int bind_notify_socket(struct notify_proxy *p, const char *bundle, GError **err)
+{
+	g_autofree char *dir = g_build_filename(bundle, "notify", NULL);
+	/* podman creates it (and bind-mounts it into the container); others may not. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return cm_set_errno(err, errno, "Failed to create %s", dir);
+	_cleanup_close_ int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return cm_set_errno(err, errno, "Failed to open %s", dir);
+	p->sock_path = g_build_filename(dir, NOTIFY_SOCK, NULL);
+	if (unlinkat(dirfd, NOTIFY_SOCK, 0) < 0 && errno != ENOENT)
+		return cm_set_errno(err, errno, "Failed to remove stale %s", p->sock_path);
+
+	struct sockaddr_un addr;
+	socklen_t len;
+	if (unix_addr_at(&addr, &len, dirfd, NOTIFY_SOCK, err) < 0)
+		return -1;
+	p->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (p->sock < 0)
+		return cm_set_errno(err, errno, "Failed to create notify socket");
+	if (bind(p->sock, (struct sockaddr *)&addr, len) < 0)
+		return cm_set_errno(err, errno, "Failed to bind notify socket %s", p->sock_path);
+	p->bound = true;
+	/* The container's user, whoever that is, must be able to send. */
+	if (fchmodat(dirfd, NOTIFY_SOCK, 0777, 0) < 0)
+		return cm_set_errno(err, errno, "Failed to chmod %s", p->sock_path);
+	return 0;
+}
+
+static void close_passed_fds(struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *data = CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, data + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
+static void forward(struct notify_proxy *p, const char *msg, size_t len)
+{
+	g_autofree char *out = notify_filter(msg, len);
+	if (out == NULL)
+		return;
+	diag_debug("forwarding sd_notify message: %s", out);
+	ssize_t n;
+	do {
+		n = sendto(p->host, out, strlen(out), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&p->host_addr,
+			   p->host_len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		diag_warn("Failed to send notify message to the host: %s", g_strerror(errno));
+}
+
+static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
+{
+	(void)cond;
+	struct notify_proxy *p = data;
+	for (;;) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
+		} control;
+		struct iovec iov = { .iov_base = p->buf, .iov_len = NOTIFY_MAX };
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				diag_warn("Failed to receive notify message: %s", g_strerror(errno));
+			return G_SOURCE_CONTINUE;
+		}
+		/* Credentials and fds stay here: the host hears only the filtered text. */
+		close_passed_fds(&msg);
+		if (msg.msg_flags & MSG_TRUNC) {
+			diag_warn("Dropping notify message longer than %d bytes", NOTIFY_MAX);
+			continue;
+		}
+		forward(p, p->buf, (size_t)n);
+	}
+}
+
+struct notify_proxy *notify_proxy_new(const char *bundle, const char *host_socket, GError **err)
+{
+	struct notify_proxy *p = g_new0(struct notify_proxy, 1);
+	p->sock = p->host = p->host_dir = -1;
+	if (host_address(p, host_socket, err) < 0 || bind_notify_socket(p, bundle, err) < 0) {
+		notify_proxy_free(p);
+		return NULL;
+	}
+	p->host = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (p->host < 0) {
+		cm_set_errno(err, errno, "Failed to create socket");
+		notify_proxy_free(p);
+		return NULL;
+	}
+	p->source = g_unix_fd_add(p->sock, G_IO_IN, on_datagram, p);
+	return p;
+}
+
+void notify_proxy_free(struct notify_proxy *p)
+{
+	if (p == NULL)
+		return;
+	if (p->source)
+		g_source_remove(p->source);
+	if (p->sock >= 0)
+		close(p->sock);
+	if (p->bound)
+		unlink(p->sock_path);
+	if (p->host >= 0)
+		close(p->host);
+	if (p->host_dir >= 0)
+		close(p->host_dir);
+	g_free(p->sock_path);
+	g_free(p);
+}

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "conmon/seccomp_notify.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/io.h"
+#include "conmon/diag.h"
+
+/* The runtime's state document; anything past this is dropped. */
+#define PAYLOAD_MAX (64 * 1024)
+#define MAX_FDS 253
+#define JSON_MAX_DEPTH 64
+
+struct plugin {
+	char *path;
+	void *handle;
+	void *opaque;
+	bool running;
+	seccomp_plugin_start_fn start;
+	seccomp_plugin_handle_fn handle_request;
+	seccomp_plugin_stop_fn stop;
+};
+
+/* A runtime connection, until it has delivered the listener fd and its state. */
+struct conn {
+	struct seccomp_agent *agent;
+	int fd;
+	guint source;
+	GByteArray *payload;
+	int listener;
+};
+
+struct listener {
+	struct seccomp_agent *agent;
+	int fd;
+	guint source;
+};
+
+struct seccomp_agent {
+	char *socket_path;
+	bool bound;
+	int sock;
+	guint source;
+	GPtrArray *plugins;
+	bool started;
+	char *name;
+	char *bundle;
+	char *config_path;
+	struct seccomp_plugin_conf conf;
+	GPtrArray *conns;
+	GPtrArray *listeners; /* one per seccomp filter: the container's, then exec'd processes' */
+	struct seccomp_notif_sizes sizes;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+};
+
+/* Just enough JSON to pick two strings out of the runtime's state document. */
+
+struct json {
+	const char *p;
+	const char *end;
+	int depth;
+};
+
+typedef bool (*json_member_fn)(struct json *j, const char *key, void *data);
+
+static bool json_skip(struct json *j);
+
+static void json_ws(struct json *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static bool json_peek(struct json *j, char c)
+{
+	json_ws(j);
+	return j->p < j->end && *j->p == c;
+}
+
+static bool json_hex4(struct json *j, gunichar *out)
+{
+	if (j->end - j->p < 4)
+		return false;
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		int v = g_ascii_xdigit_value(*j->p++);
+		if (v < 0)
+			return false;
+		*out = (*out << 4) | (gunichar)v;
+	}
+	return true;
+}
+
+static bool json_unicode_escape(struct json *j, GString *out)
+{
+	gunichar u;
+	if (!json_hex4(j, &u))
+		return false;
+	if (u >= 0xd800 && u < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+		const char *save = j->p;
+		gunichar lo;
+		j->p += 2;
+		if (json_hex4(j, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+		} else {
+			j->p = save;
+			u = 0xfffd;
+		}
+	} else if (u >= 0xd800 && u < 0xe000) {
+		u = 0xfffd;
+	}
+	if (out)
+		g_string_append_unichar(out, u);
+	return true;
+}
+
+/* A string at j->p, decoded into out (NULL: skipped). */
+static bool json_string(struct json *j, GString *out)
+{
+	if (!json_peek(j, '"'))
+		return false;
+	j->p++;
+	while (j->p < j->end) {
+		unsigned char c = (unsigned char)*j->p++;
+		if (c == '"')
+			return true;
+		if (c < 0x20)
+			return false;
+		if (c != '\\') {
+			if (out)
+				g_string_append_c(out, (char)c);
+			continue;
+		}
+		if (j->p >= j->end)
+			return false;
+		char e = *j->p++;
+		static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+		if (e == 'u') {
+			if (!json_unicode_escape(j, out))
+				return false;
+			continue;
+		}
+		const char *m = NULL;
+		for (const char *x = escapes; *x; x += 2)
+			if (*x == e)
+				m = x;
+		if (m == NULL)
+			return false;
+		if (out)
+			g_string_append_c(out, m[1]);
+	}
+	return false;
+}
+
+/* Each member's value is consumed by member (NULL: skipped). */
+static bool json_object(struct json *j, json_member_fn member, void *data)
+{
+	if (!json_peek(j, '{') || ++j->depth > JSON_MAX_DEPTH)
+		return false;
+	j->p++;
+	if (json_peek(j, '}')) {
+		j->p++;
+		j->depth--;
+		return true;
+	}
+	for (;;) {
+		g_autoptr(GString) key = g_string_new(NULL);
+		if (!json_string(j, key) || !json_peek(j, ':'))
+			return false;
+		j->p++;
+		if (!(member ? member(j, key->str, data) : json_skip(j)))
+			return false;
+		if (json_peek(j, ',')) {
+			j->p++;
+			continue;
+		}
+		if (!json_peek(j, '}'))
+			return false;
+		j->p++;
+		j->depth--;
+		return true;
+	}
+}
+
+static bool json_array(struct json *j)
+{
+	if (!json_peek(j, '[') || ++j->depth > JSON_MAX_DEPTH)
+		return false;
+	j->p++;
+	if (json_peek(j, ']')) {
+		j->p++;
+		j->depth--;
+		return true;
+	}
+	for (;;) {
+		if (!json_skip(j))
+			return false;
+		if (json_peek(j, ',')) {
+			j->p++;
+			continue;
+		}
+		if (!json_peek(j, ']'))
+			return false;
+		j->p++;
+		j->depth--;
+		return true;
+	}
+}
+
+static bool json_skip(struct json *j)
+{
+	json_ws(j);
+	if (j->p >= j->end)
+		return false;
+	switch (*j->p) {
+	case '{':
+		return json_object(j, NULL, NULL);
+	case '[':
+		return json_array(j);
+	case '"':
+		return json_string(j, NULL);
+	}
+	/* Numbers and literals: only their extent matters here. */
+	const char *start = j->p;
+	while (j->p < j->end && (g_ascii_isalnum(*j->p) || *j->p == '-' || *j->p == '+' || *j->p == '.'))
+		j->p++;
+	return j->p > start;
+}
+
+struct state_fields {
+	char *id;
+	char *bundle;
+};
+
+static bool take_string(struct json *j, char **out)
+{
+	if (!json_peek(j, '"'))
+		return json_skip(j);
+	g_autoptr(GString) s = g_string_new(NULL);
+	if (!json_string(j, s))
+		return false;
+	g_free(*out);
+	*out = g_string_free(g_steal_pointer(&s), FALSE);
+	return true;
+}
+
+static bool state_member(struct json *j, const char *key, void *data)
+{
+	struct state_fields *f = data;
+	if (strcmp(key, "id") == 0)
+		return take_string(j, &f->id);
+	if (strcmp(key, "bundle") == 0)
+		return take_string(j, &f->bundle);
+	return json_skip(j);
+}
+
+static bool process_state_member(struct json *j, const char *key, void *data)
+{
+	if (strcmp(key, "state") == 0 && json_peek(j, '{'))
+		return json_object(j, state_member, data);
+	return json_skip(j);
+}
+
+bool seccomp_agent_parse_state(const char *json, size_t len, char **id, char **bundle)
+{
+	struct json j = { .p = json, .end = json + len };
+	struct state_fields f = { 0 };
+	bool ok = json_object(&j, process_state_member, &f);
+	json_ws(&j);
+	if (!ok || j.p != j.end) {
+		g_free(f.id);
+		g_free(f.bundle);
+		*id = *bundle = NULL;
+		return false;
+	}
+	*id = f.id;
+	*bundle = f.bundle;
+	return true;
+}
+
+/* Plugins */
+
+static void plugin_free(gpointer data)
+{
+	struct plugin *p = data;
+	if (p->running && p->stop) {
+		int rc = p->stop(p->opaque);
+		if (rc < 0)
+			diag_warn("seccomp notify plugin %s failed to stop (%d)", p->path, rc);
+	}
+	if (p->handle)
+		dlclose(p->handle);
+	g_free(p->path);
+	g_free(p);
+}
+
+static void *plugin_symbol(const struct plugin *p, const char *what)
+{
+	g_autofree char *name = g_strconcat("run_oci_seccomp_notify_", what, NULL);
+	return dlsym(p->handle, name);
+}
+
+static struct plugin *plugin_load(const char *path, GError **err)
+{
+	g_autoptr(GPtrArray) hold = g_ptr_array_new_with_free_func(plugin_free);
+	struct plugin *p = g_new0(struct plugin, 1);
+	g_ptr_array_add(hold, p);
+	p->path = g_strdup(path);
+	p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (p->handle == NULL) {
+		cm_set_error(err, ENOENT, "Failed to load seccomp notify plugin %s: %s", path, dlerror());
+		return NULL;
+	}
+	seccomp_plugin_version_fn version = (seccomp_plugin_version_fn)plugin_symbol(p, "version");
+	if (version == NULL || version() != SECCOMP_PLUGIN_ABI_VERSION) {
+		cm_set_error(err, EINVAL, "seccomp notify plugin %s: %s", path,
+			     version ? "unsupported version" : "no run_oci_seccomp_notify_version");
+		return NULL;
+	}
+	p->handle_request = (seccomp_plugin_handle_fn)plugin_symbol(p, "handle_request");
+	if (p->handle_request == NULL) {
+		cm_set_error(err, EINVAL, "seccomp notify plugin %s: no run_oci_seccomp_notify_handle_request", path);
+		return NULL;
+	}
+	p->start = (seccomp_plugin_start_fn)plugin_symbol(p, "start");
+	p->stop = (seccomp_plugin_stop_fn)plugin_symbol(p, "stop");
+	return g_ptr_array_steal_index(hold, 0);
+}
+
+static int load_plugins(struct seccomp_agent *a, const char *plugins, GError **err)
+{
+	if (plugins == NULL)
+		return 0;
+	g_auto(GStrv) paths = g_strsplit(plugins, ":", -1);
+	for (char **path = paths; *path; path++) {
+		if (**path == '\0')
+			continue;
+		struct plugin *p = plugin_load(*path, err);
+		if (p == NULL)
+			return -1;
+		g_ptr_array_add(a->plugins, p);
+	}
+	return 0;
+}
+
+/* Started once the first listener arrives: only then is the container known. */
+static void start_plugins(struct seccomp_agent *a, char *id, char *bundle)
+{
+	if (a->started) {
+		g_free(id);
+		g_free(bundle);
+		return;
+	}
+	a->started = true;
+	a->name = id;
+	a->bundle = bundle;
+	a->config_path = bundle ? g_build_filename(bundle, "config.json", NULL) : NULL;
+	a->conf = (struct seccomp_plugin_conf){
+		.name = a->name,
+		.bundle_path = a->bundle,
+		.oci_config_path = a->config_path,
+	};
+	for (guint i = 0; i < a->plugins->len; i++) {
+		struct plugin *p = g_ptr_array_index(a->plugins, i);
+		int rc = p->start ? p->start(&p->opaque, &a->conf, sizeof(a->conf)) : 0;
+		if (rc < 0) {
+			diag_warn("seccomp notify plugin %s failed to start (%d); not using it", p->path, rc);
+			continue;
+		}
+		p->running = true;
+	}
+}
+
+/* Notifications */
+
+/* Fills a->resp; returns how it was handled. */
+static int ask_plugins(struct seccomp_agent *a, int fd)
+{
+	for (guint i = 0; i < a->plugins->len; i++) {
+		struct plugin *p = g_ptr_array_index(a->plugins, i);
+		if (!p->running)
+			continue;
+		memset(a->resp, 0, a->sizes.seccomp_notif_resp);
+		a->resp->id = a->req->id;
+		int handled = SECCOMP_PLUGIN_NOT_HANDLED;
+		int rc = p->handle_request(p->opaque, &a->sizes, a->req, a->resp, fd, &handled);
+		if (rc < 0) {
+			/* A failing plugin does not decide; the next one may. */
+			diag_warn("seccomp notify plugin %s failed (%d) on syscall %d", p->path, rc, a->req->data.nr);
+			continue;
+		}
+		switch (handled) {
+		case SECCOMP_PLUGIN_NOT_HANDLED:
+			continue;
+		case SECCOMP_PLUGIN_SEND_RESPONSE:
+		case SECCOMP_PLUGIN_DELAYED_RESPONSE:
+			return handled;
+		case SECCOMP_PLUGIN_SEND_RESPONSE_AND_CONTINUE:
+			a->resp->flags |= SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			return handled;
+		default:
+			diag_warn("seccomp notify plugin %s: unknown result %d", p->path, handled);
+		}
+	}
+	memset(a->resp, 0, a->sizes.seccomp_notif_resp);
+	a->resp->id = a->req->id;
+	a->resp->error = -ENOTSUP;
+	return SECCOMP_PLUGIN_NOT_HANDLED;
+}
+
+/* One notification; false when the listener is unusable. */
+static bool handle_notification(struct seccomp_agent *a, int fd)
+{
+	/* The kernel rejects a request buffer that is not zeroed. */
+	memset(a->req, 0, a->sizes.seccomp_notif);
+	if (seccomp_notify_receive(fd, a->req) < 0) {
+		/* libseccomp returns -ECANCELED; errno is the ioctl's. ENOENT: the target died meanwhile. */
+		if (errno == ENOENT || errno == EINTR)
+			return true;
+		diag_warn("Failed to receive seccomp notification: %s", g_strerror(errno));
+		return false;
+	}
+	if (ask_plugins(a, fd) == SECCOMP_PLUGIN_DELAYED_RESPONSE)
+		return true;
+	if (seccomp_notify_respond(fd, a->resp) < 0) {
+		int saved = errno;
+		/* A target killed while we looked took its notification along: nothing to answer. */
+		if (saved == ENOENT || seccomp_notify_id_valid(fd, a->req->id) != 0)
+			diag_debug("seccomp notification %llu: target is gone", (unsigned long long)a->req->id);
+		else
+			diag_warn("Failed to answer seccomp notification: %s", g_strerror(saved));
+	}
+	return true;
+}
+
+static void listener_free(gpointer data)
+{
+	struct listener *l = data;
+	if (l->source)
+		g_source_remove(l->source);
+	close(l->fd);
+	g_free(l);
+}
+
+static gboolean on_listener(int fd, GIOCondition cond, gpointer data)
+{
+	struct listener *l = data;
+	if ((cond & G_IO_IN) && handle_notification(l->agent, fd))
+		return G_SOURCE_CONTINUE;
+	if (!(cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+		return G_SOURCE_CONTINUE;
+	/* HUP: every task under this filter has exited. */
+	diag_debug("seccomp listener %d closed", fd);
+	l->source = 0;
+	g_ptr_array_remove_fast(l->agent->listeners, l);
+	return G_SOURCE_REMOVE;
+}
+
+static void add_listener(struct seccomp_agent *a, int fd)
+{
+	struct listener *l = g_new0(struct listener, 1);
+	l->agent = a;
+	l->fd = fd;
+	if (cm_set_nonblock(fd, true) < 0)
+		diag_debug("unable to make the seccomp listener non-blocking: %s", g_strerror(errno));
+	l->source = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_listener, l);
+	g_ptr_array_add(a->listeners, l);
+}
+
+/* Runtime connections */
+
+static void conn_free(gpointer data)
+{
+	struct conn *c = data;
+	if (c->source)
+		g_source_remove(c->source);
+	close(c->fd);
+	if (c->listener >= 0)
+		close(c->listener);
+	g_byte_array_unref(c->payload);
+	g_free(c);
+}
+
+static void take_fds(struct conn *c, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			/* The state names one fd, "seccompFd"; nothing else is expected. */
+			if (c->listener < 0)
+				c->listener = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+/* Read what is there; true once the connection has said all it will. */
+static bool conn_read(struct conn *c)
+{
+	for (;;) {
+		char buf[4096];
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+		} control;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			diag_warn("Failed to read from the seccomp notify socket: %s", g_strerror(errno));
+			return true;
+		}
+		take_fds(c, &msg);
+		if (n == 0)
+			return true;
+		size_t room = PAYLOAD_MAX - c->payload->len;
+		g_byte_array_append(c->payload, (const guint8 *)buf, (guint)MIN((size_t)n, room));
+		if (c->payload->len >= PAYLOAD_MAX)
+			return true;
+	}
+	/* Done early when the runtime keeps the connection open after a complete state. */
+	g_autofree char *id = NULL, *bundle = NULL;
+	return c->listener >= 0 &&
+	       seccomp_agent_parse_state((const char *)c->payload->data, c->payload->len, &id, &bundle);
+}
+
+static void conn_finish(struct conn *c)
+{
+	struct seccomp_agent *a = c->agent;
+	if (c->listener < 0) {
+		diag_warn("seccomp notify: connection closed without a listener fd");
+		return;
+	}
+	char *id, *bundle;
+	if (!seccomp_agent_parse_state((const char *)c->payload->data, c->payload->len, &id, &bundle))
+		diag_warn("seccomp notify: unreadable container state with the listener fd");
+	diag_debug("seccomp notify: listener fd for container %s", id ? id : "(unknown)");
+	start_plugins(a, id, bundle);
+	add_listener(a, TAKE_FD(c->listener));
+}
+
+static gboolean on_conn(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	struct conn *c = data;
+	if (!conn_read(c))
+		return G_SOURCE_CONTINUE;
+	conn_finish(c);
+	c->source = 0;
+	g_ptr_array_remove_fast(c->agent->conns, c);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
+{
+	(void)cond;
+	struct seccomp_agent *a = data;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				diag_warn("Failed to accept on the seccomp notify socket: %s", g_strerror(errno));
+			return G_SOURCE_CONTINUE;
+		}
+		struct conn *c = g_new0(struct conn, 1);
+		c->agent = a;
+		c->fd = cfd;
+		c->listener = -1;
+		c->payload = g_byte_array_new();
+		c->source = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_conn, c);
+		g_ptr_array_add(a->conns, c);
+	}
+}
+
+static int listen_socket(struct seccomp_agent *a, GError **err)
+{
+	g_autofree char *dir = g_path_get_dirname(a->socket_path);
+	g_autofree char *base = g_path_get_basename(a->socket_path);
+	_cleanup_close_ int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return cm_set_errno(err, errno, "Failed to open %s", dir);
+	if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
+		return cm_set_errno(err, errno, "Failed to remove stale %s", a->socket_path);
+
+	/* Through the directory fd, so paths longer than sun_path work. */
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int n = snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dirfd, base);
+	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
+		return cm_set_error(err, ENAMETOOLONG, "Socket name too long: %s", base);
+	a->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (a->sock < 0)
+		return cm_set_errno(err, errno, "Failed to create seccomp notify socket");
+	if (bind(a->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return cm_set_errno(err, errno, "Failed to bind %s", a->socket_path);
+	a->bound = true;
+	if (listen(a->sock, 16) < 0)
+		return cm_set_errno(err, errno, "Failed to listen on %s", a->socket_path);
+	return 0;
+}
+
+struct seccomp_agent *seccomp_agent_new(const char *socket_path, const char *plugins, GError **err)
+{
+	struct seccomp_agent *a = g_new0(struct seccomp_agent, 1);
+	a->socket_path = g_strdup(socket_path);
+	a->sock = -1;
+	a->plugins = g_ptr_array_new_with_free_func(plugin_free);
+	a->conns = g_ptr_array_new_with_free_func(conn_free);
+	a->listeners = g_ptr_array_new_with_free_func(listener_free);
+
+	if (load_plugins(a, plugins, err) < 0) {
+		seccomp_agent_free(a);
+		return NULL;
+	}
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &a->sizes) < 0) {
+		cm_set_errno(err, errno, "seccomp notifications are not supported");
+		seccomp_agent_free(a);
+		return NULL;
+	}
+	int rc = seccomp_notify_alloc(&a->req, &a->resp);
+	if (rc < 0) {
+		cm_set_errno(err, -rc, "Failed to allocate seccomp notification buffers");
+		seccomp_agent_free(a);
+		return NULL;
+	}
+	if (listen_socket(a, err) < 0) {
+		seccomp_agent_free(a);
+		return NULL;
+	}
+	a->source = g_unix_fd_add(a->sock, G_IO_IN, on_accept, a);
+	return a;
+}
+
+void seccomp_agent_free(struct seccomp_agent *a)
+{
+	if (a == NULL)
+		return;
+	if (a->source)
+		g_source_remove(a->source);
+	if (a->sock >= 0)
+		close(a->sock);
+	if (a->bound)
+		unlink(a->socket_path);
+	g_ptr_array_unref(a->conns);
+	/* Plugins first: one answering later (delayed) may still need its listener. */
+	g_ptr_array_unref(a->plugins);
+	g_ptr_array_unref(a->listeners);
+	if (a->req || a->resp)
+		seccomp_notify_free(a->req, a->resp);
+	g_free(a->name);
+	g_free(a->bundle);
+	g_free(a->config_path);
+	g_free(a->socket_path);
+	g_free(a);
+}
