@@ -4,16 +4,25 @@
  * blocking write, so one client that stops reading stalls the whole monitor
  * (logging included). Here every send is non-blocking: a packet the kernel
  * will not take yet goes into that client's queue (packets shared between
- * clients) and is sent when the socket polls writable. When a client's queue
- * would exceed ATTACH_CLIENT_QUEUE_MAX bytes the client is disconnected with
- * a warning naming the byte count: output is never dropped silently from a
- * connected client, and the log and the other clients are not affected.
+ * clients) and is sent when the socket polls writable. When a queue grows
+ * past ATTACH_CLIENT_QUEUE_MAX:
+ *  - a client that has never drained anything from its queue is not reading
+ *    at all: it is disconnected at once, with a warning naming the bytes
+ *    pending, and nobody else notices;
+ *  - a client that is draining, only slower than the container writes, gets
+ *    back-pressure: attach_broadcast() asks the caller to pause reading the
+ *    container until the queues are half empty again, so a slow terminal
+ *    behind `podman run` loses nothing (the reference's behaviour);
+ *  - a client that stops draining for ATTACH_STALL_MS while over the bound is
+ *    disconnected, and the container is resumed.
+ * Output is never dropped silently from a connected client.
  */
 #include "conmon/attach.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +42,10 @@
 #define INPUT_BURST 64
 /* Back off accepting after an error such as EMFILE, instead of spinning on a readable listener. */
 #define ACCEPT_RETRY_MS 1000
+/* How long a draining client may make no progress before it counts as stuck. */
+#define ATTACH_STALL_MS 1000
+/* At exit, delivering what is queued may take this long at most, however the clients read. */
+#define ATTACH_FLUSH_MAX_MS 10000
 /* The reference's limit: a symlink this long would collide with its socket path. */
 #define SYMLINK_COLLIDE_LEN 107
 
@@ -45,6 +58,7 @@ struct attach_client {
 	GIOCondition cond; /* what source watches */
 	GQueue out; /* GBytes packets the socket did not take yet */
 	size_t out_bytes;
+	gint64 last_drain; /* monotonic µs of the last send from the queue; 0: never */
 	bool eof; /* the client sent EOF: no more input from it */
 	bool paused; /* the stdin queue is full: not reading input */
 };
@@ -58,6 +72,10 @@ struct attach_server {
 	GList *clients;
 	struct stdin_sink *in;
 	bool leave_stdin_open;
+	bool congested;	  /* the caller was asked to pause */
+	guint stall_source; /* checks congested clients for progress */
+	void (*resume)(void *data);
+	void *resume_data;
 };
 
 static char input_buf[INPUT_PACKET_MAX];
@@ -157,22 +175,72 @@ static bool client_flush(struct attach_client *c)
 		}
 		g_bytes_unref(g_queue_pop_head(&c->out));
 		c->out_bytes -= len;
+		c->last_drain = g_get_monotonic_time();
 	}
 	client_rearm(c);
 	return true;
+}
+
+/* Lift the back-pressure once no client is more than half full. */
+static void maybe_resume(struct attach_server *s)
+{
+	if (!s->congested)
+		return;
+	for (GList *l = s->clients; l; l = l->next) {
+		struct attach_client *c = l->data;
+		if (c->out_bytes > ATTACH_CLIENT_QUEUE_MAX / 2)
+			return;
+	}
+	s->congested = false;
+	if (s->stall_source)
+		g_source_remove(s->stall_source);
+	s->stall_source = 0;
+	if (s->resume)
+		s->resume(s->resume_data);
+}
+
+static bool client_stalled(const struct attach_client *c, gint64 now)
+{
+	return c->last_drain == 0 || now - c->last_drain > ATTACH_STALL_MS * 1000;
+}
+
+static void client_drop_stuck(struct attach_client *c)
+{
+	diag_warn("attach client is not reading, disconnecting it with %zu bytes of output pending", c->out_bytes);
+	client_drop(c);
+}
+
+static gboolean on_stall_check(gpointer data)
+{
+	struct attach_server *s = data;
+	gint64 now = g_get_monotonic_time();
+	for (GList *l = s->clients, *next; l; l = next) {
+		struct attach_client *c = l->data;
+		next = l->next;
+		if (c->out_bytes > ATTACH_CLIENT_QUEUE_MAX && client_stalled(c, now))
+			client_drop_stuck(c);
+	}
+	maybe_resume(s);
+	return G_SOURCE_CONTINUE;
 }
 
 static gboolean on_client(int fd, GIOCondition cond, gpointer data)
 {
 	(void)fd;
 	struct attach_client *c = data;
-	if ((cond & G_IO_OUT) && !client_flush(c))
-		return G_SOURCE_CONTINUE;
+	struct attach_server *s = c->srv;
+	if (cond & G_IO_OUT) {
+		bool alive = client_flush(c);
+		maybe_resume(s);
+		if (!alive)
+			return G_SOURCE_CONTINUE;
+	}
 	if ((cond & G_IO_IN) && !c->eof && !c->paused && !client_read(c, false))
 		return G_SOURCE_CONTINUE;
 	if (cond & G_IO_ERR) {
 		diag_debug("attach client socket error, disconnecting it");
 		client_drop(c);
+		maybe_resume(s);
 	} else if (cond & G_IO_HUP) {
 		/* Closed without a shutdown first: what it sent still counts, then its EOF. */
 		if (!c->eof && !client_read(c, true))
@@ -180,6 +248,7 @@ static gboolean on_client(int fd, GIOCondition cond, gpointer data)
 		if (!c->eof)
 			client_eof(c);
 		client_drop(c);
+		maybe_resume(s);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -305,8 +374,8 @@ struct attach_server *attach_server_new(const char *bundle, const char *socket_d
 	return s;
 }
 
-/* Hand one packet to one client: now if the socket takes it, else queued within the bound. */
-static void client_offer(struct attach_client *c, const char *pkt, size_t len, GBytes **shared)
+/* Hand one packet to one client: now if the socket takes it, else queued. Returns false if dropped. */
+static bool client_offer(struct attach_client *c, const char *pkt, size_t len, GBytes **shared)
 {
 	if (c->out.length == 0) {
 		ssize_t n;
@@ -314,27 +383,22 @@ static void client_offer(struct attach_client *c, const char *pkt, size_t len, G
 			n = send(c->fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n >= 0)
-			return;
+			return true;
 		if (errno != EAGAIN) {
 			diag_debug("attach client went away: %s", g_strerror(errno));
 			client_drop(c);
-			return;
+			return false;
 		}
-	}
-	if (c->out_bytes + len > ATTACH_CLIENT_QUEUE_MAX) {
-		diag_warn("attach client is not reading, disconnecting it with %zu bytes of output pending",
-			  c->out_bytes + len);
-		client_drop(c);
-		return;
 	}
 	if (*shared == NULL)
 		*shared = g_bytes_new(pkt, len);
 	g_queue_push_tail(&c->out, g_bytes_ref(*shared));
 	c->out_bytes += len;
 	client_rearm(c);
+	return true;
 }
 
-void attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len)
+bool attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len)
 {
 	char pkt[ATTACH_PACKET_MAX + 1];
 	pkt[0] = (char)pipe;
@@ -351,6 +415,72 @@ void attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *bu
 		buf += chunk;
 		len -= chunk;
 	}
+
+	gint64 now = g_get_monotonic_time();
+	for (GList *l = s->clients, *next; l; l = next) {
+		struct attach_client *c = l->data;
+		next = l->next;
+		if (c->out_bytes <= ATTACH_CLIENT_QUEUE_MAX)
+			continue;
+		if (client_stalled(c, now))
+			client_drop_stuck(c);
+		else
+			s->congested = true;
+	}
+	if (s->congested && s->stall_source == 0)
+		s->stall_source = g_timeout_add(ATTACH_STALL_MS / 2, on_stall_check, s);
+	return s->congested;
+}
+
+void attach_server_on_resume(struct attach_server *s, void (*fn)(void *data), void *data)
+{
+	s->resume = fn;
+	s->resume_data = data;
+}
+
+void attach_server_accept_pending(struct attach_server *s)
+{
+	if (s->listen_fd >= 0)
+		on_listen(s->listen_fd, G_IO_IN, s);
+}
+
+static bool queues_empty(const struct attach_server *s)
+{
+	for (GList *l = s->clients; l; l = l->next) {
+		const struct attach_client *c = l->data;
+		if (c->out_bytes > 0)
+			return false;
+	}
+	return true;
+}
+
+static gboolean on_tick(gpointer data)
+{
+	(void)data;
+	return G_SOURCE_CONTINUE;
+}
+
+void attach_server_flush(struct attach_server *s)
+{
+	/* Same stall rule as while running: wait only for clients that make progress. */
+	gint64 start = g_get_monotonic_time(), last = start;
+	size_t pending = SIZE_MAX;
+	guint tick = g_timeout_add(ATTACH_STALL_MS / 10, on_tick, NULL);
+	while (!queues_empty(s) && g_get_monotonic_time() - start < ATTACH_FLUSH_MAX_MS * 1000) {
+		size_t now_pending = 0;
+		for (GList *l = s->clients; l; l = l->next)
+			now_pending += ((struct attach_client *)l->data)->out_bytes;
+		if (now_pending < pending) {
+			pending = now_pending;
+			last = g_get_monotonic_time();
+		} else if (g_get_monotonic_time() - last > ATTACH_STALL_MS * 1000) {
+			break;
+		}
+		g_main_context_iteration(NULL, TRUE);
+	}
+	g_source_remove(tick);
+	if (!queues_empty(s))
+		diag_warn("attach clients stopped reading: output not delivered to them at exit");
 }
 
 unsigned attach_client_count(const struct attach_server *s)
@@ -363,6 +493,8 @@ void attach_server_free(struct attach_server *s)
 	if (s == NULL)
 		return;
 	g_list_free_full(s->clients, (GDestroyNotify)client_free);
+	if (s->stall_source)
+		g_source_remove(s->stall_source);
 	if (s->listen_source)
 		g_source_remove(s->listen_source);
 	if (s->retry_source)

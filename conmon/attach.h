@@ -30,8 +30,22 @@ struct attach_server;
 struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,
 					bool full_attach, struct stdin_sink *in, bool leave_stdin_open, GError **err);
 
-/* Fan one chunk of container output out to every client. Never blocks. */
-void attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len);
+/*
+ * Fan one chunk of container output out to every client. Never blocks.
+ * Returns true when a client that is reading, but slowly, has more queued
+ * than the bound: the caller should stop reading the container until the
+ * resume callback runs.
+ */
+bool attach_broadcast(struct attach_server *s, enum stdpipe pipe, const char *buf, size_t len);
+
+/* fn runs when the back-pressure asked for by attach_broadcast() is lifted. */
+void attach_server_on_resume(struct attach_server *s, void (*fn)(void *data), void *data);
+
+/* At exit: take the connections still in the listen backlog (a client that attached just before a quick exit). */
+void attach_server_accept_pending(struct attach_server *s);
+
+/* At exit: deliver queued output to clients that keep reading (bounded). */
+void attach_server_flush(struct attach_server *s);
 
 /* Clients connected now. */
 unsigned attach_client_count(const struct attach_server *s);

@@ -7,8 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <locale.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +67,7 @@ struct monitor {
 	struct console_socket *console;
 	struct oom_watch *oom;
 	struct notify_proxy *notify;
-	struct seccomp_notify *seccomp;
+	struct seccomp_agent *seccomp;
 	int master_fd;
 	unsigned short rows, cols; /* last resize asked for; applied when the pty arrives */
 	pid_t container_pid;
@@ -170,43 +170,124 @@ static char *runtime_error_text(int fd, int wstatus)
 	return g_strdup_printf("runtime exited with status %d and no error output", exit_status_from_wait(wstatus));
 }
 
-/* Wait for the runtime; with exec attach it may be held by the engine's handshake, so not forever. */
-static int wait_runtime(pid_t pid, int timeout_ms)
+static void apply_window_size(struct monitor *m)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		int r;
-		do
-			r = poll(&p, 1, timeout_ms);
-		while (r < 0 && errno == EINTR);
-		close(pidfd);
-		if (r == 0) {
-			diag_warn("runtime %d did not finish within %d ms, killing it", pid, timeout_ms);
-			kill(pid, SIGKILL);
-		}
+	g_autoptr(GError) err = NULL;
+	if (m->master_fd >= 0 && (m->rows || m->cols) && terminal_resize(m->master_fd, m->rows, m->cols, &err) < 0)
+		diag_warn("%s", err->message);
+}
+
+static void take_console(struct monitor *m)
+{
+	g_autoptr(GError) error = NULL;
+	m->master_fd = console_socket_receive(m->console, CONSOLE_RECEIVE_TIMEOUT_MS, &error);
+	g_clear_pointer(&m->console, console_socket_free);
+	if (m->master_fd < 0) {
+		g_autofree char *text = g_strdup_printf("Failed to receive the terminal: %s", error->message);
+		fail_to_engine(m, text);
 	}
+	/* Sizes asked for before the pty existed apply before the process gets going. */
+	apply_window_size(m);
+}
+
+struct runtime_wait {
+	struct monitor *m;
+	pid_t pid;
 	int wstatus;
-	while (waitpid(pid, &wstatus, 0) < 0) {
+	bool reaped;
+};
+
+static gboolean on_runtime_pidfd(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	struct runtime_wait *w = data;
+	g_main_loop_quit(w->m->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* Without pidfds (old kernels, valgrind) poll for the runtime's exit instead. */
+static gboolean on_runtime_poll(gpointer data)
+{
+	struct runtime_wait *w = data;
+	pid_t got = waitpid(w->pid, &w->wstatus, WNOHANG);
+	if (got == 0 || (got < 0 && errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (got < 0)
+		diag_fatal("Failed to wait for the runtime: %s", g_strerror(errno));
+	w->reaped = true;
+	g_main_loop_quit(w->m->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_console(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	take_console(data);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_runtime_timeout(gpointer data)
+{
+	struct runtime_wait *w = data;
+	diag_warn("runtime %d did not finish in time (exec attach handshake?), killing it", w->pid);
+	kill(w->pid, SIGKILL);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * Wait for the runtime in the main loop, so that resizes on ctl, attach
+ * clients and the pty the runtime sends are all served meanwhile (the
+ * process may read its window size the moment it starts). With exec attach,
+ * where the engine's handshake holds the runtime, give up after a while.
+ */
+static int wait_runtime(struct monitor *m, pid_t pid, int timeout_ms)
+{
+	struct runtime_wait w = { .m = m, .pid = pid };
+	guint sources[3] = { 0 };
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		sources[0] = g_unix_fd_add(pidfd, G_IO_IN, on_runtime_pidfd, &w);
+	else
+		sources[0] = g_timeout_add(10, on_runtime_poll, &w);
+	if (m->console)
+		sources[1] = g_unix_fd_add(console_socket_fd(m->console), G_IO_IN, on_console, m);
+	if (timeout_ms >= 0)
+		sources[2] = g_timeout_add((guint)timeout_ms, on_runtime_timeout, &w);
+	g_main_loop_run(m->loop);
+	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+		GSource *src = sources[i] ? g_main_context_find_source_by_id(NULL, sources[i]) : NULL;
+		if (src && !g_source_is_destroyed(src))
+			g_source_destroy(src);
+	}
+	while (!w.reaped && waitpid(pid, &w.wstatus, 0) < 0) {
 		if (errno != EINTR)
 			diag_fatal("Failed to wait for the runtime: %s", g_strerror(errno));
 	}
-	return wstatus;
+	return w.wstatus;
 }
 
 static void on_output(enum stdpipe pipe, const char *buf, size_t len, void *data)
 {
 	struct monitor *m = data;
 	ctr_log_write(m->log, pipe, buf, len);
-	if (m->attach)
-		attach_broadcast(m->attach, pipe, buf, len);
+	if (m->attach && attach_broadcast(m->attach, pipe, buf, len)) {
+		/* A slow attach client: stop reading until it catches up (the container waits). */
+		if (m->out)
+			stdio_reader_pause(m->out);
+		if (m->err)
+			stdio_reader_pause(m->err);
+	}
 }
 
-static void apply_window_size(struct monitor *m)
+static void on_attach_resume(void *data)
 {
-	g_autoptr(GError) err = NULL;
-	if (m->master_fd >= 0 && (m->rows || m->cols) && terminal_resize(m->master_fd, m->rows, m->cols, &err) < 0)
-		diag_warn("%s", err->message);
+	struct monitor *m = data;
+	if (m->out)
+		stdio_reader_resume(m->out);
+	if (m->err)
+		stdio_reader_resume(m->err);
 }
 
 static void on_resize(unsigned short rows, unsigned short cols, void *data)
@@ -250,7 +331,7 @@ static void setup_endpoints(struct monitor *m)
 {
 	g_autoptr(GError) err = NULL;
 	if (m->opts.seccomp_notify_socket) {
-		m->seccomp = seccomp_notify_new(m->opts.seccomp_notify_socket, m->opts.seccomp_notify_plugins, &err);
+		m->seccomp = seccomp_agent_new(m->opts.seccomp_notify_socket, m->opts.seccomp_notify_plugins, &err);
 		if (m->seccomp == NULL)
 			fail_to_engine(m, err->message);
 	}
@@ -261,10 +342,17 @@ static void setup_endpoints(struct monitor *m)
 	}
 	if (m->opts.bundle == NULL || ctr_log_passthrough(m->log))
 		return;
+	/*
+	 * With a terminal, attach input always goes to the pty, -i or not, and a
+	 * client's EOF does not end it: a pty has no EOF to pass on, and the next
+	 * client (after a detach) must still be able to type.
+	 */
+	bool input = m->opts.stdin_pipe || m->opts.terminal;
 	m->attach = attach_server_new(m->opts.bundle, m->opts.socket_dir_path, m->opts.cuuid, m->opts.full_attach,
-				      m->opts.stdin_pipe ? m->in : NULL, m->opts.leave_stdin_open, &err);
+				      input ? m->in : NULL, m->opts.leave_stdin_open || m->opts.terminal, &err);
 	if (m->attach == NULL)
 		fail_to_engine(m, err->message);
+	attach_server_on_resume(m->attach, on_attach_resume, m);
 	const struct ctl_handlers handlers = { .resize = on_resize, .reopen_logs = on_reopen_logs, .data = m };
 	m->ctl = ctl_fifo_new(m->opts.bundle, &handlers, &err);
 	if (m->ctl == NULL)
@@ -326,7 +414,7 @@ static void create_container(struct monitor *m, int *out_r, int *err_r)
 			close(worker_ends[i]);
 	}
 
-	int wstatus = wait_runtime(runtime, m->opts.exec_attach ? EXEC_HANDSHAKE_TIMEOUT_MS : -1);
+	int wstatus = wait_runtime(m, runtime, m->opts.exec_attach ? EXEC_HANDSHAKE_TIMEOUT_MS : -1);
 	if (m->start_fd >= 0) {
 		close(m->start_fd);
 		m->start_fd = -1;
@@ -343,13 +431,8 @@ static void create_container(struct monitor *m, int *out_r, int *err_r)
 		fail_to_engine(m, text);
 	}
 	if (tty) {
-		m->master_fd = console_socket_receive(m->console, CONSOLE_RECEIVE_TIMEOUT_MS, &error);
-		g_clear_pointer(&m->console, console_socket_free);
-		if (m->master_fd < 0) {
-			g_autofree char *text = g_strdup_printf("Failed to receive the terminal: %s", error->message);
-			fail_to_engine(m, text);
-		}
-		apply_window_size(m);
+		if (m->console)
+			take_console(m);
 		/* One master, three owners: resizes (master_fd), the output reader, the input sink. */
 		out[0] = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
 		int in_fd = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
@@ -384,15 +467,27 @@ static void watch_container(struct monitor *m, int out_r, int err_r)
 	if (m->opts.timeout > 0)
 		g_timeout_add_seconds((guint)m->opts.timeout, on_timeout, m);
 
+	/*
+	 * Only now, with the OOM watch armed: the engine starts the container when
+	 * it has the pid. Legacy exec sessions learn only the exit code.
+	 */
+	if (!m->opts.exec || m->opts.api_version >= 1)
+		sync_send(&m->sync_fd, sync_key(m->opts.api_version, m->opts.exec), m->container_pid, NULL);
+
 	/* The container may be gone before the loop runs: its SIGCHLD is already queued. */
 	reaper_check(m->reaper);
 	if (!m->container_exited)
 		g_main_loop_run(m->loop);
 
+	/* A client that attached just before a quick exit is still in the backlog: it gets the output too. */
+	if (m->attach)
+		attach_server_accept_pending(m->attach);
 	if (m->out)
 		stdio_reader_drain(m->out);
 	if (m->err)
 		stdio_reader_drain(m->err);
+	if (m->attach)
+		attach_server_flush(m->attach);
 }
 
 static void finish(struct monitor *m)
@@ -408,7 +503,7 @@ static void finish(struct monitor *m)
 		close(m->master_fd);
 
 	g_clear_pointer(&m->notify, notify_proxy_free);
-	g_clear_pointer(&m->seccomp, seccomp_notify_free);
+	g_clear_pointer(&m->seccomp, seccomp_agent_free);
 	/* The oom file must exist before the exit file announces the exit. */
 	if (m->oom)
 		oom_watch_final_check(m->oom);
@@ -500,9 +595,6 @@ int main(int argc, char **argv)
 	m.in = stdin_sink_new();
 	int out_r, err_r;
 	create_container(&m, &out_r, &err_r);
-	/* Legacy exec sessions learn only the exit code. */
-	if (!m.opts.exec || m.opts.api_version >= 1)
-		sync_send(&m.sync_fd, sync_key(m.opts.api_version, m.opts.exec), m.container_pid, NULL);
 	watch_container(&m, out_r, err_r);
 	int status = m.timed_out ? -1 : m.container_status;
 	finish(&m);

@@ -64,7 +64,8 @@ static void fix_listen_pid(const struct runtime_spawn *s)
 	int pid;
 	if (!cm_parse_int(value, &pid) || pid <= 0)
 		diag_fatal_now("Invalid LISTEN_PID %s", value);
-	if (pid != s->engine_pid && !s->replace_listen_pid)
+	/* Meant for whoever started us, or for us (the runtime's parent): either way the runtime inherits it. */
+	if (pid != s->engine_pid && pid != getppid() && !s->replace_listen_pid)
 		return;
 	char buf[16];
 	snprintf(buf, sizeof(buf), "%d", getpid());

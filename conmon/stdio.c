@@ -72,8 +72,22 @@ struct stdio_reader *stdio_reader_new(int fd, enum stdpipe pipe, stdio_output_fn
 	*r = (struct stdio_reader){ .fd = fd, .pipe = pipe, .fn = fn, .data = data };
 	if (cm_set_nonblock(fd, true) < 0)
 		diag_warn("unable to make container stdio non-blocking: %s", g_strerror(errno));
-	r->source = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, r);
+	stdio_reader_resume(r);
 	return r;
+}
+
+void stdio_reader_pause(struct stdio_reader *r)
+{
+	if (r->source) {
+		g_source_remove(r->source);
+		r->source = 0;
+	}
+}
+
+void stdio_reader_resume(struct stdio_reader *r)
+{
+	if (r->fd >= 0 && r->source == 0)
+		r->source = g_unix_fd_add(r->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, r);
 }
 
 void stdio_reader_drain(struct stdio_reader *r)

@@ -14,6 +14,10 @@ struct stdio_reader;
 /* Watch fd (made non-blocking); every read is passed to fn. Takes ownership of fd. */
 struct stdio_reader *stdio_reader_new(int fd, enum stdpipe pipe, stdio_output_fn fn, void *data);
 
+/* Stop and restart watching (back-pressure from slow attach clients). */
+void stdio_reader_pause(struct stdio_reader *r);
+void stdio_reader_resume(struct stdio_reader *r);
+
 /* Read whatever is buffered now, without blocking (after the container exited). */
 void stdio_reader_drain(struct stdio_reader *r);
 

@@ -164,6 +164,11 @@ static void set_onlcr(int fd)
 		diag_warn("Failed to set ONLCR on the terminal: %s", g_strerror(errno));
 }
 
+int console_socket_fd(const struct console_socket *c)
+{
+	return c->listen_fd;
+}
+
 int console_socket_receive(struct console_socket *c, int timeout_ms, GError **err)
 {
 	gint64 deadline = timeout_ms < 0 ? -1 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;

@@ -16,6 +16,9 @@ struct console_socket *console_socket_new(GError **err);
 /* The --console-socket argument: /proc/<our pid>/fd/N/console when the real path is too long to dial. */
 const char *console_socket_path(const struct console_socket *c);
 
+/* The listening fd: readable once the runtime has connected. */
+int console_socket_fd(const struct console_socket *c);
+
 /*
  * Accept the runtime's connection and receive the pty master (O_CLOEXEC,
  * blocking as sent, ONLCR set; the caller owns it). Waits at most
