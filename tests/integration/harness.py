@@ -25,6 +25,10 @@ from testlib import TestFailure, check, read_file, run, spawn, wait_for  # noqa:
 
 RUNC = "/usr/sbin/runc"
 
+# Sanitizer settings from tests/run.py --asan-conmon reach the monitors MonitorRun starts
+# (whose environment is otherwise podman's minimal one).
+EXTRA_ENV = {k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")}
+
 
 def find_runc():
     for p in (RUNC, "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc"):
@@ -225,6 +229,7 @@ class MonitorRun:
         self.ctx.fds.append(wr)
         env = {"PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
                "HOME": "/root", "_OCI_SYNCPIPE": str(fd_base), "_OCI_STARTPIPE": str(fd_base + 1)}
+        env.update(EXTRA_ENV)
         env.update(env_extra)
         fds = dict(extra_fds)
         fds.update({fd_base: theirs.fileno(), fd_base + 1: rd})
@@ -317,3 +322,70 @@ def ctx_for(suite, name):
         yield c
     finally:
         c.cleanup()
+
+
+# ------------------------------------------------------------------ interactive I/O helpers
+
+def attach_connect(dirpath, name="attach", timeout=5):
+    """Connect a SEQPACKET client to dirpath/name the way podman does (O_PATH on the socket's
+    directory, dial /proc/self/fd/N/name); retried until the socket exists."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    dfd = os.open(dirpath, os.O_PATH | os.O_CLOEXEC)
+    try:
+        target = "/proc/self/fd/%d/%s" % (dfd, name)
+        last = [None]
+
+        def attempt():
+            try:
+                sock.connect(target)
+                return True
+            except OSError as e:
+                last[0] = e
+                return False
+        if not wait_for(attempt, timeout, interval=0.05):
+            sock.close()
+            raise TestFailure("cannot connect to %s/%s: %s" % (dirpath, name, last[0]))
+    finally:
+        os.close(dfd)
+    return sock
+
+
+def recv_packets(sock, until=None, timeout=10):
+    """Read SEQPACKET messages until until(packets) is true, EOF, or timeout.
+    Returns (packets, eof)."""
+    import time
+    pkts = []
+    deadline = time.monotonic() + timeout
+    while not (until and until(pkts)):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return pkts, False
+        r, _, _ = select.select([sock], [], [], left)
+        if not r:
+            continue
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            return pkts, True
+        if not data:
+            return pkts, True
+        pkts.append(data)
+    return pkts, False
+
+
+def ctl_write(bundle_dir, text, name="ctl"):
+    """One write of text to the bundle's ctl FIFO, opened as podman does (O_WRONLY|O_NONBLOCK)."""
+    data = text.encode() if isinstance(text, str) else text
+    fd = wait_for(lambda: _open_fifo(os.path.join(bundle_dir, name)), 5, interval=0.05)
+    check(fd, "cannot open %s/%s for writing" % (bundle_dir, name))
+    try:
+        check(os.write(fd, data) == len(data), "short write to %s" % name)
+    finally:
+        os.close(fd)
+
+
+def _open_fifo(path):
+    try:
+        return os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None

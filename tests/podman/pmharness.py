@@ -127,3 +127,106 @@ def ctx_for(store, name):
         yield c
     finally:
         c.cleanup()
+
+
+# ------------------------------------------------------------------ interactive helpers
+
+def podman_argv(store, *args):
+    """Full podman argv for store (what Store.podman runs), for spawning it in other ways."""
+    return [store.podman_bin, "--root", store.root, "--runroot", store.runroot, "--tmpdir", store.tmpdir,
+            "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--conmon", store.monitor,
+            "--runtime", "runc"] + list(args)
+
+
+def podman_input(store, data, *args, timeout=60):
+    """Run podman with data fed through a pipe on its stdin (like `printf ... | podman ...`).
+    Keep data under the 64 KiB pipe buffer: it is written in one go before podman is waited for."""
+    import signal
+    import testlib
+    rd, wr = os.pipe()
+    try:
+        p = testlib.spawn(podman_argv(store, *args), store.outdir, env=store.env(), stdin_fd=rd)
+    finally:
+        os.close(rd)
+    try:
+        os.write(wr, data)
+    finally:
+        os.close(wr)
+    try:
+        rc = p.wait(timeout)
+    except TestFailure:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(10)
+        raise
+    res = testlib.Result(rc, p.stdout, p.stderr)
+    for path in (p.out_path, p.err_path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return res
+
+
+def podman_spawn(store, *args):
+    """Start podman in the background (own process group); returns a testlib.Proc."""
+    import testlib
+    return testlib.spawn(podman_argv(store, *args), store.outdir, env=store.env())
+
+
+class Tmux:
+    """A private tmux server (socket under the store) running one detached session."""
+
+    def __init__(self, store, name, argv, width=100, height=30):
+        import shlex
+        self.store = store
+        self.name = name
+        self.sock = os.path.join(store.base, "tmux-" + name)
+        conf = self.sock + ".conf"
+        with open(conf, "w") as f:
+            f.write("set -g status off\nset -g remain-on-exit on\nset -g history-limit 2000\n")
+        self.base = ["tmux", "-S", self.sock, "-f", conf]
+        res = run(self.base + ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
+                               " ".join(shlex.quote(a) for a in argv)], timeout=20, env=store.env())
+        if res.returncode != 0:
+            raise TestFailure("tmux new-session failed: %r" % res)
+
+    def cmd(self, *args, timeout=20):
+        return run(self.base + list(args), timeout=timeout, env=self.store.env())
+
+    def new_window(self, argv):
+        import shlex
+        res = self.cmd("new-window", "-t", self.name, " ".join(shlex.quote(a) for a in argv))
+        if res.returncode != 0:
+            raise TestFailure("tmux new-window failed: %r" % res)
+
+    def keys(self, *keys, target=None):
+        self.cmd("send-keys", "-t", target or self.name, *keys)
+
+    def capture(self, target=None):
+        return self.cmd("capture-pane", "-p", "-J", "-S", "-200", "-t", target or self.name).out
+
+    def kill(self):
+        with contextlib.suppress(Exception):
+            self.cmd("kill-server")
+        with contextlib.suppress(OSError):
+            os.unlink(self.sock + ".conf")
+
+
+def tmux_pane_dead(tm, target=None):
+    """(dead, exit status) of the pane tmux runs (remain-on-exit keeps it after the command ends)."""
+    res = tm.cmd("list-panes", "-t", target or tm.name, "-F", "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}")
+    dead, status, sig = ((res.out.splitlines() or [""])[0].split("|") + ["", ""])[:3]
+    if dead != "1":
+        return False, None
+    if sig:
+        return True, -int(sig)
+    # tmux 3.3a leaves pane_dead_status empty for a zero exit status.
+    return True, int(status) if status else 0
+
+
+# ------------------------------------------------------------------ lifecycle suite additions
+
+def podman_in_dir(ctx, cwd, *args, timeout=60):
+    """ctx.podman(*args) run through `env -C cwd`, so podman and the monitor it starts (which inherits
+    the working directory) run there: conmon 2.1.6 writes ./oom into it. Returns testlib.Result."""
+    os.makedirs(cwd, exist_ok=True)
+    argv = ["/usr/bin/env", "-C", cwd] + podman_argv(ctx.store, *args)
+    return run(argv, timeout=timeout, env=ctx.store.env(), outdir=ctx.store.outdir)
