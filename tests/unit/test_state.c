@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "wrapper/state.h"
+
+#define ID_A "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define ID_B "aaab000000000000000000000000000000000000000000000000000000000002"
+
+static char *make_root(void)
+{
+	g_autoptr(GError) err = NULL;
+	char *root = g_dir_make_tmp("test_state_XXXXXX", &err);
+
+	g_assert_no_error(err);
+	g_assert_true(state_init_root(root, NULL));
+	return root;
+}
+
+static struct ctr_state *new_state(const char *root, const char *id, const char *name, const char *created)
+{
+	struct ctr_state *st = g_new0(struct ctr_state, 1);
+	const char *cmd[] = { "/bin/echo", "hi there", NULL };
+
+	st->id = g_strdup(id);
+	st->name = g_strdup(name);
+	st->bundle = state_ctr_dir(root, id);
+	st->rootfs = g_strdup("/tmp/rootfs");
+	st->command = g_strdupv((char **)cmd);
+	st->created = g_strdup(created);
+	st->runtime = g_strdup("/usr/sbin/runc");
+	st->log_driver = g_strdup("k8s-file");
+	st->status = g_strdup("running");
+	st->monitor_pid = 0;
+	st->pid = 1234;
+	st->rm = true;
+	return st;
+}
+
+static void test_json_roundtrip(void)
+{
+	g_autoptr(ctr_state) st = new_state("/r", ID_A, "web \"1\"", "2026-01-02T03:04:05Z");
+	g_autoptr(ctr_state) back = NULL;
+	g_autofree char *json = NULL;
+	g_autoptr(GError) err = NULL;
+
+	json = ctr_state_to_json(st, false);
+	back = ctr_state_from_json(json, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(back->id, ==, ID_A);
+	g_assert_cmpstr(back->name, ==, "web \"1\"");
+	g_assert_cmpstr(back->command[1], ==, "hi there");
+	g_assert_null(back->command[2]);
+	g_assert_null(back->log_path);
+	g_assert_cmpint(back->pid, ==, 1234);
+	g_assert_true(back->rm);
+	g_assert_false(back->tty);
+	g_assert_null(ctr_state_from_json("{\"name\": \"x\"}", &err));
+	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+}
+
+static void test_create_list_resolve(void)
+{
+	g_autofree char *root = make_root();
+	g_autoptr(ctr_state) a = new_state(root, ID_A, "first", "2026-01-02T03:04:06Z");
+	g_autoptr(ctr_state) b = new_state(root, ID_B, "second", "2026-01-02T03:04:05Z");
+	g_autoptr(ctr_state) loaded = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *r = NULL;
+
+	g_assert_true(state_create(root, a, &err));
+	g_assert_true(state_create(root, b, &err));
+	g_assert_no_error(err);
+
+	ids = state_list(root, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(ids->len, ==, 2);
+	/* oldest first */
+	g_assert_cmpstr(ids->pdata[0], ==, ID_B);
+	g_assert_cmpstr(ids->pdata[1], ==, ID_A);
+
+	r = state_resolve(root, "first", &err);
+	g_assert_cmpstr(r, ==, ID_A);
+	g_free(r);
+	r = state_resolve(root, "aaab", &err);
+	g_assert_cmpstr(r, ==, ID_B);
+	g_free(r);
+	r = state_resolve(root, "aaa", &err);
+	g_assert_null(r);
+	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+	g_clear_error(&err);
+	r = state_resolve(root, "nope", &err);
+	g_assert_null(r);
+	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
+	g_assert_nonnull(strstr(err->message, "no such container nope (see ctr-wrap ps -a)"));
+	g_clear_error(&err);
+
+	loaded = state_load(root, ID_A, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(loaded->name, ==, "first");
+
+	g_assert_true(state_remove(root, a, &err));
+	g_assert_null(state_load(root, ID_A, &err));
+	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
+	g_clear_error(&err);
+	g_assert_null(state_resolve(root, "first", &err));
+	g_clear_error(&err);
+	g_assert_true(state_remove(root, b, &err));
+	g_assert_true(state_rm_rf(root, &err));
+}
+
+static void test_name_clash(void)
+{
+	g_autofree char *root = make_root();
+	g_autoptr(ctr_state) a = new_state(root, ID_A, "same", "t1");
+	g_autoptr(ctr_state) b = new_state(root, ID_B, "same", "t2");
+	g_autoptr(ctr_state) bad = new_state(root, ID_B, "a/b", "t2");
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir_b = state_ctr_dir(root, ID_B);
+
+	g_assert_true(state_create(root, a, &err));
+	g_assert_false(state_create(root, b, &err));
+	g_assert_error(err, CM_ERRNO_ERROR, EEXIST);
+	g_assert_nonnull(strstr(err->message, "already in use by container aaaa00000000"));
+	g_clear_error(&err);
+	/* The loser left nothing behind. */
+	g_assert_false(g_file_test(dir_b, G_FILE_TEST_EXISTS));
+	g_assert_false(state_create(root, bad, &err));
+	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+	g_assert_true(state_rm_rf(root, NULL));
+}
+
+static void test_locks(void)
+{
+	g_autofree char *root = make_root();
+	g_autoptr(ctr_state) a = new_state(root, ID_A, "l", "t");
+	g_autoptr(GError) err = NULL;
+	g_autofree char *lockpath = g_build_filename(root, ID_A, "lock", NULL);
+	int fd, other;
+
+	g_assert_true(state_create(root, a, &err));
+	fd = state_lock_ctr(root, ID_A, &err);
+	g_assert_cmpint(fd, >=, 0);
+	other = open(lockpath, O_RDWR | O_CLOEXEC);
+	g_assert_cmpint(other, >=, 0);
+	g_assert_cmpint(flock(other, LOCK_EX | LOCK_NB), ==, -1);
+	g_assert_cmpint(errno, ==, EWOULDBLOCK);
+	close(fd);
+	g_assert_cmpint(flock(other, LOCK_EX | LOCK_NB), ==, 0);
+	close(other);
+
+	fd = state_lock_root(root, &err);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+
+	g_assert_true(state_remove(root, a, &err));
+	/* A removed container's lock is not recreated. */
+	g_assert_cmpint(state_lock_ctr(root, ID_A, &err), ==, -1);
+	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
+	g_assert_true(state_rm_rf(root, NULL));
+}
+
+static void test_status(void)
+{
+	g_autofree char *root = make_root();
+	g_autoptr(ctr_state) a = new_state(root, ID_A, "s", "t");
+	g_autofree char *exit_file = state_exit_file(root, ID_A);
+	int code = 0;
+
+	g_assert_true(state_create(root, a, NULL));
+	/* Monitor pid 0: gone, no exit file. */
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_UNKNOWN);
+	a->monitor_pid = getpid();
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_RUNNING);
+	g_free(a->status);
+	a->status = g_strdup("created");
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_CREATED);
+	g_assert_true(g_file_set_contents(exit_file, "137", -1, NULL));
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_EXITED);
+	g_assert_cmpint(code, ==, 137);
+	g_assert_cmpstr(ctr_status_name(CTR_EXITED), ==, "exited");
+	g_assert_true(state_pid_alive(getpid()));
+	g_assert_false(state_pid_alive(0));
+	g_assert_true(state_rm_rf(root, NULL));
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/state/json_roundtrip", test_json_roundtrip);
+	g_test_add_func("/state/create_list_resolve", test_create_list_resolve);
+	g_test_add_func("/state/name_clash", test_name_clash);
+	g_test_add_func("/state/locks", test_locks);
+	g_test_add_func("/state/status", test_status);
+	return g_test_run();
+}

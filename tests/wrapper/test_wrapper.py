@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end tests of ctr-wrap's everyday commands, against one monitor binary.
+
+    python3 tests/wrapper/test_wrapper.py --wrapper wrapper/ctr-wrap --monitor PATH --label ours \\
+        [--build build] [-k PATTERN] [--jobs N]
+
+Prints one line per test: `PASS wrapper/NAME [LABEL]`, `FAIL wrapper/NAME [LABEL]: why`,
+`SKIP wrapper/NAME [LABEL] (why)` (the format tests/run.py collects). Exit status 0 unless the
+suite itself could not run. Needs root and runc (reports SKIP otherwise). Each test uses its own
+`--root` under one /tmp/cwt-* directory, removed at the end; containers left running are removed
+with `rm -f`, and this process is a child subreaper that reaps the daemonized monitors.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+
+import testlib  # noqa: E402
+from testlib import TestFailure, check, check_eq  # noqa: E402
+
+reg = testlib.Registry()
+SUITE = "wrapper"
+
+
+class Ctx:
+    def __init__(self, wrapper, monitor, rootfs, root):
+        self.wrapper = wrapper
+        self.monitor = monitor
+        self.rootfs = rootfs
+        self.root = root
+
+    def argv(self, *args):
+        return [self.wrapper, "--root", self.root, "--runtime", "runc", "--conmon", self.monitor] + list(args)
+
+    def w(self, *args, timeout=60, stdin_fd=None):
+        if stdin_fd is None:
+            return testlib.run(self.argv(*args), timeout=timeout)
+        outdir = tempfile.mkdtemp(prefix="w-", dir=self.root)
+        try:
+            p = testlib.spawn(self.argv(*args), outdir, stdin_fd=stdin_fd)
+            rc = p.wait(timeout)
+            return testlib.Result(rc, p.stdout, p.stderr)
+        finally:
+            shutil.rmtree(outdir, ignore_errors=True)
+
+    def ok(self, *args, timeout=60):
+        res = self.w(*args, timeout=timeout)
+        if res.returncode != 0:
+            raise TestFailure("ctr-wrap %s: %r" % (" ".join(args), res))
+        return res
+
+    def run_d(self, *cmd, name=None, publish=None):
+        extra = (["--name", name] if name else []) + (["-p", publish] if publish else [])
+        res = self.ok("run", "-d", *extra, self.rootfs, *cmd)
+        cid = res.out.strip()
+        check(re.fullmatch(r"[0-9a-f]{64}", cid), "run -d printed %r, want a 64-hex id" % res.out)
+        return cid
+
+    def inspect(self, ref):
+        return json.loads(self.ok("inspect", ref).out)[0]
+
+    def ps(self, *args):
+        return json.loads(self.ok("ps", "--format", "json", *args).out)
+
+
+@contextlib.contextmanager
+def ctx_for(base, wrapper, monitor, rootfs, name):
+    root = tempfile.mkdtemp(prefix=name[:20] + "-", dir=base)
+    ctx = Ctx(wrapper, monitor, rootfs, root)
+    try:
+        yield ctx
+    finally:
+        try:
+            for c in json.loads(testlib.run(ctx.argv("ps", "-a", "--format", "json"), timeout=30).out or "[]"):
+                testlib.run(ctx.argv("rm", "-f", c["Id"]), timeout=60)
+        except (ValueError, TestFailure):
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def container_dirs(ctx):
+    return [d for d in os.listdir(ctx.root) if re.fullmatch(r"[0-9a-f]{64}", d)]
+
+
+# ------------------------------------------------------------------ tests
+
+@reg.test()
+def test_run_rm_echo(ctx):
+    res = ctx.w("run", "--rm", ctx.rootfs, "/bin/echo", "hello", "world")
+    check_eq(res.returncode, 0, "exit code %r" % res)
+    check_eq(res.out, "hello world\n", "stdout")
+    check_eq(container_dirs(ctx), [], "state left after --rm")
+
+
+@reg.test()
+def test_run_foreground_exit_code_and_streams(ctx):
+    res = ctx.w("run", ctx.rootfs, "/bin/sh", "-c", "echo out; echo err >&2; exit 3")
+    check_eq(res.returncode, 3, "exit code %r" % res)
+    check_eq(res.out, "out\n", "stdout")
+    check_eq(res.err, "err\n", "stderr")
+    check_eq(len(container_dirs(ctx)), 1, "containers kept without --rm")
+
+
+@reg.test()
+def test_run_d_wait(ctx):
+    cid = ctx.run_d("/bin/sh", "-c", "sleep 0.3; exit 7", name="seven")
+    res = ctx.ok("wait", "seven")
+    check_eq(res.out, "7\n", "wait output")
+    info = ctx.inspect(cid[:12])
+    check_eq(info["State"], "exited", "state")
+    check_eq(info["ExitCode"], 7, "exit code")
+    check_eq(info["Name"], "seven", "name")
+
+
+@reg.test()
+def test_run_d_rm(ctx):
+    res = ctx.ok("run", "-d", "--rm", ctx.rootfs, "/bin/true")
+    cdir = os.path.join(ctx.root, res.out.strip())
+    check(testlib.wait_for(lambda: not os.path.exists(cdir), 15), "run -d --rm: %s still there" % cdir)
+
+
+@reg.test()
+def test_logs(ctx):
+    ctx.run_d("/bin/sh", "-c", "echo first; echo oops >&2; printf 'no newline'; sleep 1; echo; echo last",
+              name="lg")
+    res = ctx.w("logs", "-f", "lg", timeout=20)
+    check_eq(res.returncode, 0, "logs -f exit %r" % res)
+    check_eq(res.out, "first\nno newline\nlast\n", "logs -f stdout (P records joined, final line kept)")
+    check_eq(res.err, "oops\n", "logs -f stderr")
+    res = ctx.ok("logs", "--tail", "1", "lg")
+    check_eq(res.out + res.err, "last\n", "logs --tail 1")
+    res = ctx.ok("logs", "--since", "2999-01-01T00:00:00Z", "lg")
+    check_eq(res.out + res.err, "", "logs --since in the future")
+
+
+@reg.test()
+def test_logs_follow_ends_with_container(ctx):
+    ctx.run_d("/bin/sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.3; done; echo final", name="fl")
+    res = ctx.w("logs", "-f", "fl", timeout=20)
+    check_eq(res.out, "line1\nline2\nline3\nfinal\n", "logs -f output")
+
+
+@reg.test()
+def test_ps_running_then_exited(ctx):
+    cid = ctx.run_d("/bin/sh", "-c", "sleep 1.5", name="pss")
+    running = [c for c in ctx.ps() if c["Id"] == cid]
+    check(running and running[0]["State"] == "running", "ps: want running, got %r" % running)
+    table = ctx.ok("ps").out
+    check("pss" in table and "Up" in table, "ps table: %r" % table)
+    ctx.ok("wait", cid)
+    check_eq([c for c in ctx.ps() if c["Id"] == cid], [], "ps without -a lists an exited container")
+    allc = [c for c in ctx.ps("-a") if c["Id"] == cid]
+    check(allc and allc[0]["State"] == "exited" and allc[0]["ExitCode"] == 0, "ps -a: %r" % allc)
+    check("Exited (0)" in ctx.ok("ps", "-a").out, "ps -a table")
+
+
+@reg.test()
+def test_stop_kill_codes(ctx):
+    ctx.run_d("/bin/sleep", "100", name="st")
+    t0 = time.monotonic()
+    ctx.ok("stop", "-t", "1", "st")
+    check(time.monotonic() - t0 < 8, "stop -t 1 took too long")
+    check_eq(ctx.ok("wait", "st").out, "137\n", "stop of a TERM-ignoring pid 1 -> SIGKILL")
+    ctx.run_d("/bin/sh", "-c", "trap 'exit 9' TERM; while :; do sleep 0.1; done", name="tr")
+    time.sleep(0.3)
+    ctx.ok("stop", "tr")
+    check_eq(ctx.ok("wait", "tr").out, "9\n", "stop -> TERM handler exit code")
+    ctx.run_d("/bin/sleep", "100", name="kl")
+    ctx.ok("kill", "kl")
+    check_eq(ctx.ok("wait", "kl").out, "137\n", "kill -> 137")
+    ctx.run_d("/bin/sh", "-c", "trap 'exit 12' USR1; while :; do sleep 0.1; done", name="k2")
+    time.sleep(0.3)
+    ctx.ok("kill", "-s", "USR1", "k2")
+    check_eq(ctx.ok("wait", "k2").out, "12\n", "kill -s USR1")
+
+
+@reg.test()
+def test_rm(ctx):
+    cid = ctx.run_d("/bin/sleep", "100", name="rmme")
+    res = ctx.w("rm", "rmme")
+    check_eq(res.returncode, 125, "rm of a running container %r" % res)
+    check("rm -f" in res.err, "rm error names the fix: %r" % res.err)
+    ctx.ok("rm", "-f", "rmme")
+    check(not os.path.exists(os.path.join(ctx.root, cid)), "state left after rm -f")
+    # The name is free again.
+    ctx.run_d("/bin/true", name="rmme")
+    ctx.ok("wait", "rmme")
+    ctx.ok("rm", "rmme")
+    check_eq(container_dirs(ctx), [], "state left after rm")
+
+
+@reg.test()
+def test_name_clash(ctx):
+    ctx.run_d("/bin/true", name="dup")
+    res = ctx.w("run", "--name", "dup", ctx.rootfs, "/bin/true")
+    check_eq(res.returncode, 125, "second --name dup %r" % res)
+    check("already in use" in res.err, "error: %r" % res.err)
+
+
+@reg.test()
+def test_exec(ctx):
+    ctx.run_d("/bin/sleep", "100", name="ex")
+    res = ctx.w("exec", "ex", "/bin/sh", "-c", "echo in-exec; echo to-err >&2; exit 3")
+    check_eq(res.returncode, 3, "exec exit code %r" % res)
+    check_eq(res.out, "in-exec\n", "exec stdout")
+    check_eq(res.err, "to-err\n", "exec stderr")
+    res = ctx.w("exec", "ex", "/nonexistent")
+    check_eq(res.returncode, 127, "exec of a missing command %r" % res)
+    check_eq(ctx.inspect("ex")["State"], "running", "container after exec")
+    leftovers = [d for d in os.listdir(ctx.inspect("ex")["Bundle"]) if d.startswith("exec-")]
+    check_eq(leftovers, [], "exec bundles left behind")
+
+
+@reg.test()
+def test_stdin(ctx):
+    path = os.path.join(ctx.root, "input")
+    with open(path, "w") as f:
+        f.write("one\ntwo\n")
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        res = ctx.w("run", "--rm", "-i", ctx.rootfs, "/bin/sh", "-c", "wc -l", stdin_fd=fd, timeout=30)
+    finally:
+        os.close(fd)
+    check_eq(res.returncode, 0, "run -i %r" % res)
+    check_eq(res.out.strip(), "2", "line count seen by the container")
+
+
+@reg.test()
+def test_missing_command(ctx):
+    res = ctx.w("run", "--rm", ctx.rootfs, "/no/such/cmd")
+    check_eq(res.returncode, 127, "exit code %r" % res)
+    check("no such file or directory" in res.err or "not found" in res.err, "runc's message: %r" % res.err)
+    check_eq(container_dirs(ctx), [], "state left after a failed create")
+
+
+@reg.test()
+def test_unknown_container(ctx):
+    for cmd in (["logs"], ["wait"], ["stop"], ["kill"], ["rm"], ["inspect"], ["attach"], ["exec"]):
+        args = cmd + ["nope"] + (["/bin/true"] if cmd == ["exec"] else [])
+        res = ctx.w(*args)
+        check_eq(res.returncode, 125, "%s exit code %r" % (cmd[0], res))
+        check("ctr-wrap: no such container nope (see ctr-wrap ps -a)" in res.err, "%s: %r" % (cmd[0], res.err))
+
+
+@reg.test()
+def test_help(ctx):
+    for cmd in ("run", "ps", "logs", "attach", "exec", "stop", "kill", "wait", "rm", "inspect"):
+        res = ctx.w(cmd, "--help")
+        check_eq(res.returncode, 0, "%s --help %r" % (cmd, res))
+        check("Usage" in res.out, "%s --help output: %r" % (cmd, res.out[:200]))
+    res = ctx.w("--help")
+    check(res.returncode == 0 and "run" in res.out, "--help: %r" % res)
+    res = ctx.w("frobnicate")
+    check_eq(res.returncode, 125, "unknown command")
+
+
+@reg.test()
+def test_monitor_lost(ctx):
+    cid = ctx.run_d("/bin/sleep", "100", name="lost")
+    mpid = ctx.inspect("lost")["MonitorPid"]
+    check(mpid > 0, "monitor pid recorded")
+    os.kill(mpid, signal.SIGKILL)
+    check(testlib.wait_for(lambda: ctx.inspect("lost")["State"] == "unknown", 10), "state after monitor death")
+    check("Unknown (monitor lost)" in ctx.ok("ps", "-a").out, "ps shows the lost monitor")
+    ctx.ok("rm", "-f", "lost")
+    check(not os.path.exists(os.path.join(ctx.root, cid)), "state left")
+
+
+@reg.test()
+def test_attach(ctx):
+    ctx.run_d("/bin/sh", "-c", "sleep 1; echo late; echo late-err >&2; exit 5", name="at")
+    res = ctx.w("attach", "at", timeout=20)
+    check_eq(res.returncode, 5, "attach returns the exit code %r" % res)
+    check_eq(res.out, "late\n", "attach stdout")
+    check_eq(res.err, "late-err\n", "attach stderr")
+    res = ctx.w("attach", "at")
+    check_eq(res.returncode, 125, "attach to an exited container")
+
+
+@reg.test()
+def test_publish(ctx):
+    ctx.run_d("/bin/sh", "-c", "mkdir -p /tmp/www && echo hi-port > /tmp/www/index.html && "
+              "exec httpd -f -p 80 -h /tmp/www", name="web", publish="127.0.0.1::80")
+    ports = ctx.inspect("web")["Ports"]
+    m = re.fullmatch(r"127\.0\.0\.1:(\d+)->80/tcp", ports[0]) if ports else None
+    check(m, "inspect Ports: %r" % ports)
+    port = int(m.group(1))
+
+    def fetch():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    d = c.recv(4096)
+                    if not d:
+                        return data
+                    data += d
+        except OSError:
+            return None
+    body = testlib.wait_for(fetch, 10, interval=0.2)
+    check(body and b"hi-port" in body, "fetch through the published port: %r" % body)
+    ctx.ok("rm", "-f", "web")
+    check(testlib.wait_for(lambda: _can_bind(port), 5), "host port %d still held after rm -f" % port)
+
+
+def _can_bind(port):
+    with socket.socket() as s:
+        # The fetch left a TIME_WAIT entry on the port; that is not a holder.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _pty(rows=30, cols=100):
+    import fcntl
+    import struct
+    import termios
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    os.set_inheritable(master, False)
+    os.set_inheritable(slave, False)
+    return master, slave
+
+
+def _read_until(fd, needle, timeout=10):
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+    return buf
+
+
+@reg.test()
+def test_tty_detach_attach(ctx):
+    outdir = tempfile.mkdtemp(prefix="tty-", dir=ctx.root)
+    master, slave = _pty()
+    try:
+        p = testlib.spawn(ctx.argv("run", "-it", "--name", "tt", ctx.rootfs, "/bin/sh"), outdir,
+                          stdin_fd=slave, stdio_fds=(slave, slave))
+        os.write(master, b"stty size\n")
+        got = _read_until(master, b"30 100")
+        check(b"30 100" in got, "terminal size inside: %r" % got[-300:])
+        os.write(master, b"\x10\x11")
+        check_eq(p.wait(15), 0, "run -it after ctrl-p,ctrl-q")
+        check_eq(ctx.inspect("tt")["State"], "running", "state after detach")
+    finally:
+        os.close(master)
+        os.close(slave)
+    master, slave = _pty()
+    try:
+        p = testlib.spawn(ctx.argv("attach", "tt"), outdir, stdin_fd=slave, stdio_fds=(slave, slave))
+        time.sleep(0.3)
+        os.write(master, b"echo back-$((40+2))\n")
+        got = _read_until(master, b"back-42")
+        check(b"back-42" in got, "output after re-attach: %r" % got[-300:])
+        os.write(master, b"exit 4\n")
+        check_eq(p.wait(15), 4, "attach returns the exit code")
+    finally:
+        os.close(master)
+        os.close(slave)
+        shutil.rmtree(outdir, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ entry point
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrapper", required=True)
+    ap.add_argument("--monitor", required=True)
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("-k", dest="pattern")
+    ap.add_argument("--jobs", type=int, default=3)
+    opts = ap.parse_args()
+
+    testlib.seal_inherited_fds()
+    printer = testlib.Printer()
+    wrapper = os.path.abspath(opts.wrapper)
+    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else shutil.which(opts.monitor) or opts.monitor
+    for what, path in (("wrapper", wrapper), ("monitor", monitor)):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            testlib.report_all("FAIL", reg, SUITE, opts.label, opts.pattern,
+                               "%s binary %s not found or not executable" % (what, path), printer)
+            return 0
+    if os.geteuid() != 0:
+        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "needs root", printer)
+        return 0
+    if not shutil.which("runc"):
+        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "runc not installed", printer)
+        return 0
+    testlib.reaper()
+    try:
+        rootfs = testlib.prepare_rootfs(opts.build)
+    except Exception as e:  # noqa: B902
+        testlib.report_all("FAIL", reg, SUITE, opts.label, opts.pattern, "rootfs: %s" % e, printer)
+        return 0
+    base = tempfile.mkdtemp(prefix="cwt-", dir="/tmp")
+    try:
+        testlib.run_suite(reg, SUITE, opts.label, lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name),
+                          pattern=opts.pattern, jobs=opts.jobs, printer=printer)
+    finally:
+        testlib.drain_children()
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stop, kill, wait, rm, inspect. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/io.h"
+#include "wrapper/commands.h"
+#include "wrapper/monitor_client.h"
+
+#define DEFAULT_STOP_TIMEOUT 10
+
+static bool one_or_more(int argc, const char *cmd)
+{
+	if (argc >= 2)
+		return true;
+	fprintf(stderr, "ctr-wrap: %s needs at least one container: see ctr-wrap %s --help\n", cmd, cmd);
+	return false;
+}
+
+static bool runtime_kill(struct wrap_ctx *ctx, const struct ctr_state *st, const char *sig, GError **err)
+{
+	g_autofree char *rt_root = state_runtime_root(ctx->root);
+	const char *args[] = { "kill", st->id, sig, NULL };
+
+	return mon_runtime_call(st->runtime, rt_root, args, NULL, err);
+}
+
+/* The monitor is gone: ask the runtime whether the container still runs. */
+static bool runtime_says_running(struct wrap_ctx *ctx, const struct ctr_state *st)
+{
+	g_autofree char *rt_root = state_runtime_root(ctx->root);
+	g_autofree char *out = NULL;
+	const char *args[] = { "state", st->id, NULL };
+
+	return mon_runtime_call(st->runtime, rt_root, args, &out, NULL) && strstr(out, "\"running\"");
+}
+
+static bool stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
+{
+	enum ctr_status s = state_status(ctx->root, st, NULL);
+	GError *local = NULL;
+	int code;
+	int r;
+
+	if (s == CTR_EXITED)
+		return true;
+	if (s == CTR_UNKNOWN) {
+		if (runtime_says_running(ctx, st))
+			runtime_kill(ctx, st, "KILL", NULL);
+		return true;
+	}
+	if (timeout > 0 && !runtime_kill(ctx, st, "TERM", &local)) {
+		/* It may have exited between our look and the kill. */
+		if (state_read_exit(ctx->root, st->id, &code)) {
+			g_error_free(local);
+			return true;
+		}
+		g_propagate_error(err, local);
+		return false;
+	}
+	r = timeout > 0 ? mon_wait_exit(ctx->root, st, timeout * 1000, &code, err) : 0;
+	if (r != 0)
+		return r > 0;
+	if (!runtime_kill(ctx, st, "KILL", &local) && !state_read_exit(ctx->root, st->id, &code)) {
+		g_propagate_error(err, local);
+		return false;
+	}
+	g_clear_error(&local);
+	r = mon_wait_exit(ctx->root, st, 30 * 1000, &code, err);
+	if (r == 0)
+		cm_set_error(err, ETIMEDOUT, "container %s did not exit after SIGKILL", st->name);
+	return r > 0;
+}
+
+int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
+							   "Stop containers: SIGTERM, then SIGKILL after a timeout.");
+	int timeout = DEFAULT_STOP_TIMEOUT, rc = 0;
+	const GOptionEntry entries[] = {
+		{ "time", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before SIGKILL (default 10)", "SECS" },
+		{ NULL }
+	};
+
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "stop"))
+		return WRAP_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(ctr_state) st = NULL;
+		GError *err = NULL;
+
+		st = wrap_lookup(ctx, argv[i], &err);
+		if (!st || !stop_one(ctx, st, timeout, &err)) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+static bool valid_signal(const char *sig)
+{
+	int n;
+	const char *s = g_str_has_prefix(sig, "SIG") ? sig + 3 : sig;
+
+	if (cm_parse_int(s, &n))
+		return n > 0 && n < NSIG;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev && g_ascii_strcasecmp(abbrev, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Send a signal to containers.");
+	g_autofree char *sig = NULL;
+	const GOptionEntry entries[] = {
+		{ "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal name or number (default KILL)", "SIG" },
+		{ NULL }
+	};
+	int rc = 0;
+
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "kill"))
+		return WRAP_EXIT_ERROR;
+	if (sig && !valid_signal(sig)) {
+		fprintf(stderr, "ctr-wrap: unknown signal %s (use a name like TERM or a number)\n", sig);
+		return WRAP_EXIT_ERROR;
+	}
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(ctr_state) st = NULL;
+		GError *err = NULL;
+
+		st = wrap_lookup(ctx, argv[i], &err);
+		if (st && state_status(ctx->root, st, NULL) != CTR_RUNNING)
+			cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[i]);
+		if (!st || err || !runtime_kill(ctx, st, sig ? sig : "KILL", &err)) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
+							   "Wait for containers to exit and print their exit codes.");
+	int rc = 0;
+
+	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "wait"))
+		return WRAP_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(ctr_state) st = NULL;
+		GError *err = NULL;
+		int code = -1;
+
+		st = wrap_lookup(ctx, argv[i], &err);
+		if (!st || mon_wait_exit(ctx->root, st, -1, &code, &err) < 0) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		printf("%d\n", code);
+		fflush(stdout);
+	}
+	return rc;
+}
+
+int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Remove containers.");
+	gboolean force = FALSE;
+	const GOptionEntry entries[] = {
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill a running container first", NULL },
+		{ NULL }
+	};
+	int rc = 0;
+
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "rm"))
+		return WRAP_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(ctr_state) st = NULL;
+		_cleanup_close_ int lock = -1;
+		GError *err = NULL;
+		enum ctr_status s;
+
+		st = wrap_lookup(ctx, argv[i], &err);
+		if (!st) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		s = state_status(ctx->root, st, NULL);
+		if ((s == CTR_RUNNING || s == CTR_CREATED) && !force) {
+			fprintf(stderr, "ctr-wrap: container %s is running (stop it first, or use ctr-wrap rm -f)\n",
+				argv[i]);
+			rc = WRAP_EXIT_ERROR;
+			continue;
+		}
+		if (force && !stop_one(ctx, st, 0, &err)) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		lock = state_lock_ctr(ctx->root, st->id, NULL);
+		if (!wrap_cleanup(ctx, st, true, &err)) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+static void gen_s(yajl_gen g, const char *s)
+{
+	if (s)
+		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	else
+		yajl_gen_null(g);
+}
+
+char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty)
+{
+	g_autofree char *exit_file = state_exit_file(ctx->root, st->id);
+	int code = -1;
+	enum ctr_status s = state_status(ctx->root, st, &code);
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	size_t len;
+	char *out;
+	struct stat sb;
+
+	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
+	yajl_gen_map_open(g);
+	{
+		gen_s(g, "Id");
+		gen_s(g, st->id);
+		gen_s(g, "Name");
+		gen_s(g, st->name);
+		gen_s(g, "State");
+		gen_s(g, ctr_status_name(s));
+		gen_s(g, "ExitCode");
+		if (s == CTR_EXITED)
+			yajl_gen_integer(g, code);
+		else
+			yajl_gen_null(g);
+		gen_s(g, "FinishedAt");
+		if (s == CTR_EXITED && stat(exit_file, &sb) == 0) {
+			g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sb.st_ctime);
+			g_autofree char *ts = g_date_time_format_iso8601(t);
+			gen_s(g, ts);
+		} else {
+			yajl_gen_null(g);
+		}
+		gen_s(g, "Created");
+		gen_s(g, st->created);
+		gen_s(g, "Pid");
+		yajl_gen_integer(g, st->pid);
+		gen_s(g, "MonitorPid");
+		yajl_gen_integer(g, st->monitor_pid);
+		gen_s(g, "Rootfs");
+		gen_s(g, st->rootfs);
+		gen_s(g, "Bundle");
+		gen_s(g, st->bundle);
+		gen_s(g, "Command");
+		yajl_gen_array_open(g);
+		for (char **c = st->command; c && *c; c++)
+			gen_s(g, *c);
+		yajl_gen_array_close(g);
+		gen_s(g, "Runtime");
+		gen_s(g, st->runtime);
+		gen_s(g, "LogDriver");
+		gen_s(g, st->log_driver);
+		gen_s(g, "LogPath");
+		gen_s(g, st->log_path);
+		gen_s(g, "Ports");
+		yajl_gen_array_open(g);
+		for (char **p = st->ports; p && *p; p++)
+			gen_s(g, *p);
+		yajl_gen_array_close(g);
+		gen_s(g, "Tty");
+		yajl_gen_bool(g, st->tty);
+		gen_s(g, "AutoRemove");
+		yajl_gen_bool(g, st->rm);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	out = g_strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
+}
+
+int cmd_inspect(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
+							   "Show containers' state as a JSON array.");
+	g_autoptr(GString) out = g_string_new("[");
+	int rc = 0;
+
+	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "inspect"))
+		return WRAP_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		g_autoptr(ctr_state) st = NULL;
+		g_autofree char *json = NULL;
+		GError *err = NULL;
+
+		st = wrap_lookup(ctx, argv[i], &err);
+		if (!st) {
+			rc = wrap_fail(err);
+			continue;
+		}
+		json = wrap_inspect_json(ctx, st, true);
+		g_string_append_printf(out, "%s%s", out->len > 1 ? ",\n" : "\n", json);
+	}
+	g_string_append(out, "\n]\n");
+	fputs(out->str, stdout);
+	return rc;
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "wrapper/commands.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "wrapper/cmd_spec.h"
+#include "wrapper/monitor_client.h"
+
+static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_spec(argc, argv);
+}
+
+const struct wrap_command wrap_commands[] = {
+	{ "run", cmd_run, "Run COMMAND in a new container from ROOTFS" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "logs", cmd_logs, "Show a container's output" },
+	{ "attach", cmd_attach, "Attach to a running container's input and output" },
+	{ "exec", cmd_exec, "Run a command in a running container" },
+	{ "stop", cmd_stop, "Stop a container (SIGTERM, then SIGKILL)" },
+	{ "kill", cmd_kill, "Send a signal to a container" },
+	{ "wait", cmd_wait, "Wait for a container to exit and print its exit code" },
+	{ "rm", cmd_rm, "Remove a container" },
+	{ "inspect", cmd_inspect, "Show a container's state as JSON" },
+	{ "spec", spec_adapter, "Print the OCI config.json that run would use" },
+	{ "cleanup", cmd_cleanup, NULL },
+	{ NULL, NULL, NULL },
+};
+
+const struct wrap_command *wrap_command_find(const char *name)
+{
+	for (const struct wrap_command *c = wrap_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int wrap_fail(GError *err)
+{
+	fprintf(stderr, "ctr-wrap: %s\n", err ? err->message : "unknown error");
+	if (err)
+		g_error_free(err);
+	return WRAP_EXIT_ERROR;
+}
+
+bool wrap_parse(GOptionContext *oc, int *argc, char ***argv)
+{
+	GError *err = NULL;
+	const char *cmd = (*argc > 0) ? (*argv)[0] : "?";
+
+	if (g_option_context_parse(oc, argc, argv, &err))
+		return true;
+	fprintf(stderr, "ctr-wrap: %s: see ctr-wrap %s --help\n", err->message, cmd);
+	g_error_free(err);
+	return false;
+}
+
+GOptionContext *wrap_option_context(const char *params, const char *summary)
+{
+	GOptionContext *oc = g_option_context_new(params);
+
+	g_option_context_set_summary(oc, summary);
+	g_option_context_set_strict_posix(oc, TRUE);
+	return oc;
+}
+
+static char *find_program(const char *name)
+{
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? g_canonicalize_filename(name, NULL) : NULL;
+	return g_find_program_in_path(name);
+}
+
+static bool runtime_works(const char *path)
+{
+	const char *argv[] = { path, "--version", NULL };
+	int status = 0;
+
+	return g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+			    NULL, NULL, NULL, &status, NULL) &&
+	       g_spawn_check_wait_status(status, NULL);
+}
+
+char *wrap_runtime(struct wrap_ctx *ctx, GError **err)
+{
+	static const char *const candidates[] = { "runc", "crun" };
+
+	if (ctx->runtime_opt) {
+		char *p = find_program(ctx->runtime_opt);
+		if (!p)
+			cm_set_error(err, ENOENT, "runtime %s not found (give a path or install it)", ctx->runtime_opt);
+		return p;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
+		g_autofree char *p = find_program(candidates[i]);
+		if (p && runtime_works(p))
+			return g_steal_pointer(&p);
+	}
+	cm_set_error(err, ENOENT, "no working OCI runtime (install runc or crun, or pass --runtime PATH)");
+	return NULL;
+}
+
+char *wrap_conmon(struct wrap_ctx *ctx, GError **err)
+{
+	g_autofree char *dir = NULL;
+	char *p;
+
+	if (ctx->conmon_opt) {
+		p = find_program(ctx->conmon_opt);
+		if (!p)
+			cm_set_error(err, ENOENT, "monitor %s not found or not executable (check --conmon)",
+				     ctx->conmon_opt);
+		return p;
+	}
+	dir = g_path_get_dirname(ctx->self);
+	p = g_build_filename(dir, "..", "libexec", "ctr-wrap", "conmon", NULL);
+	if (access(p, X_OK) == 0)
+		return p;
+	g_free(p);
+	p = g_build_filename(dir, "..", "conmon", "conmon", NULL);
+	if (access(p, X_OK) == 0)
+		return p;
+	g_free(p);
+	if (access("/usr/bin/conmon", X_OK) == 0)
+		return g_strdup("/usr/bin/conmon");
+	cm_set_error(err, ENOENT, "no monitor found (install conmon or pass --conmon PATH)");
+	return NULL;
+}
+
+struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err)
+{
+	g_autofree char *id = state_resolve(ctx->root, ref, err);
+
+	if (!id)
+		return NULL;
+	return state_load(ctx->root, id, err);
+}
+
+bool wrap_cleanup(struct wrap_ctx *ctx, const struct ctr_state *st, bool force_remove, GError **err)
+{
+	g_autofree char *rt_root = state_runtime_root(ctx->root);
+	const char *del[] = { "delete", "--force", st->id, NULL };
+	GError *local = NULL;
+
+	/* Already deleted is fine: cleanup may run twice (exit command and a foreground run). */
+	if (!mon_runtime_call(st->runtime, rt_root, del, NULL, &local)) {
+		g_debug("%s", local->message);
+		g_clear_error(&local);
+	}
+	if (force_remove || (st->rm && !st->attached))
+		return state_remove(ctx->root, st, err);
+	return true;
+}
+
+/* `cleanup ID`: the monitor's exit command. Quiet when the container is already gone. */
+int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	g_autoptr(GOptionContext) oc = wrap_option_context("ID", "Internal: release a container after it exited.");
+	g_autoptr(ctr_state) st = NULL;
+	_cleanup_close_ int lock = -1;
+	GError *err = NULL;
+
+	if (!wrap_parse(oc, &argc, &argv))
+		return WRAP_EXIT_ERROR;
+	if (argc != 2) {
+		fprintf(stderr, "ctr-wrap: cleanup takes one container id\n");
+		return WRAP_EXIT_ERROR;
+	}
+	lock = state_lock_ctr(ctx->root, argv[1], NULL);
+	if (lock < 0)
+		return 0;
+	st = state_load(ctx->root, argv[1], NULL);
+	if (!st)
+		return 0;
+	if (!wrap_cleanup(ctx, st, false, &err))
+		return wrap_fail(err);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: ctr-wrap [--root DIR] [--runtime RUNTIME] [--conmon PATH] COMMAND [OPTIONS] ...\n\n"
+	      "Commands:\n",
+	      out);
+	for (const struct wrap_command *c = wrap_commands; c->name; c++)
+		if (c->help)
+			fprintf(out, "  %-9s %s\n", c->name, c->help);
+	fputs("\nGlobal options:\n"
+	      "  --root DIR         state directory (default " STATE_DEFAULT_ROOT ")\n"
+	      "  --runtime RUNTIME  runc, crun or a path (default: the first of runc, crun that works)\n"
+	      "  --conmon PATH      the monitor (default: the one installed with ctr-wrap, else /usr/bin/conmon)\n"
+	      "  -h, --help         show this help\n"
+	      "  --version          show the version\n\n"
+	      "Run `ctr-wrap COMMAND --help` for a command's options.\n",
+	      out);
+}
+
+int wrap_main(int argc, char **argv)
+{
+	struct wrap_ctx ctx = { 0 };
+	gboolean help = FALSE, version = FALSE;
+	const GOptionEntry entries[] = {
+		{ "root", 0, 0, G_OPTION_ARG_FILENAME, &ctx.root, "State directory", "DIR" },
+		{ "runtime", 0, 0, G_OPTION_ARG_FILENAME, &ctx.runtime_opt, "OCI runtime", "RUNTIME" },
+		{ "conmon", 0, 0, G_OPTION_ARG_FILENAME, &ctx.conmon_opt, "Monitor binary", "PATH" },
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version", NULL },
+		{ NULL }
+	};
+	g_autoptr(GOptionContext) oc = g_option_context_new("COMMAND");
+	const struct wrap_command *cmd;
+	GError *err = NULL;
+	int rc;
+
+	g_option_context_set_help_enabled(oc, FALSE);
+	g_option_context_set_strict_posix(oc, TRUE);
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		fprintf(stderr, "ctr-wrap: %s: see ctr-wrap --help\n", err->message);
+		g_error_free(err);
+		return WRAP_EXIT_ERROR;
+	}
+	if (version) {
+		printf("ctr-wrap version %s\ncommit: %s\n", VERSION, GIT_COMMIT);
+		return 0;
+	}
+	if (help || (argc > 1 && strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return WRAP_EXIT_ERROR;
+	}
+	cmd = wrap_command_find(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "ctr-wrap: unknown command \"%s\": see ctr-wrap --help\n", argv[1]);
+		return WRAP_EXIT_ERROR;
+	}
+	if (!ctx.root)
+		ctx.root = g_strdup(STATE_DEFAULT_ROOT);
+	else {
+		char *abs = g_canonicalize_filename(ctx.root, NULL);
+		g_free(ctx.root);
+		ctx.root = abs;
+	}
+	ctx.self = g_file_read_link("/proc/self/exe", NULL);
+	if (!ctx.self)
+		ctx.self = g_strdup(argv[0]);
+	/* A closed reader of our output must not kill us before we clean up. */
+	signal(SIGPIPE, SIG_IGN);
+	{
+		g_autofree char *prg = g_strdup_printf("ctr-wrap %s", cmd->name);
+		g_set_prgname(prg);
+	}
+	rc = cmd->fn(&ctx, argc - 1, argv + 1);
+	g_free(ctx.root);
+	g_free(ctx.runtime_opt);
+	g_free(ctx.conmon_opt);
+	g_free(ctx.self);
+	return rc;
+}

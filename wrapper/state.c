@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "wrapper/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/io.h"
+
+void ctr_state_free(struct ctr_state *st)
+{
+	if (!st)
+		return;
+	g_free(st->id);
+	g_free(st->name);
+	g_free(st->bundle);
+	g_free(st->rootfs);
+	g_strfreev(st->command);
+	g_free(st->created);
+	g_free(st->runtime);
+	g_free(st->log_driver);
+	g_free(st->log_path);
+	g_strfreev(st->ports);
+	g_free(st->status);
+	g_free(st);
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	if (s)
+		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	else
+		yajl_gen_null(g);
+}
+
+static void gen_kv_str(yajl_gen g, const char *key, const char *val)
+{
+	gen_str(g, key);
+	gen_str(g, val);
+}
+
+static void gen_kv_strv(yajl_gen g, const char *key, char **v)
+{
+	gen_str(g, key);
+	yajl_gen_array_open(g);
+	for (; v && *v; v++)
+		gen_str(g, *v);
+	yajl_gen_array_close(g);
+}
+
+char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	size_t len;
+	char *out;
+
+	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
+	yajl_gen_map_open(g);
+	gen_kv_str(g, "id", st->id);
+	gen_kv_str(g, "name", st->name);
+	gen_kv_str(g, "bundle", st->bundle);
+	gen_kv_str(g, "rootfs", st->rootfs);
+	gen_kv_strv(g, "command", st->command);
+	gen_kv_str(g, "created", st->created);
+	gen_kv_str(g, "runtime", st->runtime);
+	gen_kv_str(g, "log_driver", st->log_driver);
+	gen_kv_str(g, "log_path", st->log_path);
+	gen_kv_strv(g, "ports", st->ports);
+	gen_kv_str(g, "status", st->status);
+	gen_str(g, "monitor_pid");
+	yajl_gen_integer(g, st->monitor_pid);
+	gen_str(g, "pid");
+	yajl_gen_integer(g, st->pid);
+	gen_str(g, "rm");
+	yajl_gen_bool(g, st->rm);
+	gen_str(g, "tty");
+	yajl_gen_bool(g, st->tty);
+	gen_str(g, "attached");
+	yajl_gen_bool(g, st->attached);
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	out = g_strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
+}
+
+static char *tree_str(yajl_val root, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+	return v ? g_strdup(YAJL_GET_STRING(v)) : NULL;
+}
+
+static char **tree_strv(yajl_val root, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_array);
+	GPtrArray *a = g_ptr_array_new();
+
+	for (size_t i = 0; v && i < v->u.array.len; i++) {
+		yajl_val e = v->u.array.values[i];
+		if (YAJL_IS_STRING(e))
+			g_ptr_array_add(a, g_strdup(YAJL_GET_STRING(e)));
+	}
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
+static long long tree_int(yajl_val root, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+}
+
+static bool tree_bool(yajl_val root, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_any);
+	return v && YAJL_IS_TRUE(v);
+}
+
+struct ctr_state *ctr_state_from_json(const char *text, GError **err)
+{
+	char errbuf[256] = "";
+	yajl_val root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+	struct ctr_state *st;
+
+	if (!root || !YAJL_IS_OBJECT(root)) {
+		cm_set_error(err, EINVAL, "bad state.json: %s", errbuf[0] ? errbuf : "not an object");
+		yajl_tree_free(root);
+		return NULL;
+	}
+	st = g_new0(struct ctr_state, 1);
+	st->id = tree_str(root, "id");
+	st->name = tree_str(root, "name");
+	st->bundle = tree_str(root, "bundle");
+	st->rootfs = tree_str(root, "rootfs");
+	st->command = tree_strv(root, "command");
+	st->created = tree_str(root, "created");
+	st->runtime = tree_str(root, "runtime");
+	st->log_driver = tree_str(root, "log_driver");
+	st->log_path = tree_str(root, "log_path");
+	st->ports = tree_strv(root, "ports");
+	st->status = tree_str(root, "status");
+	st->monitor_pid = (pid_t)tree_int(root, "monitor_pid");
+	st->pid = (pid_t)tree_int(root, "pid");
+	st->rm = tree_bool(root, "rm");
+	st->tty = tree_bool(root, "tty");
+	st->attached = tree_bool(root, "attached");
+	yajl_tree_free(root);
+	if (!st->id || !st->name) {
+		ctr_state_free(st);
+		cm_set_error(err, EINVAL, "bad state.json: no id or name");
+		return NULL;
+	}
+	return st;
+}
+
+char *state_ctr_dir(const char *root, const char *id)
+{
+	return g_build_filename(root, id, NULL);
+}
+
+char *state_exit_dir(const char *root, const char *id)
+{
+	return g_build_filename(root, id, "exits", NULL);
+}
+
+char *state_exit_file(const char *root, const char *id)
+{
+	return g_build_filename(root, id, "exits", id, NULL);
+}
+
+char *state_runtime_root(const char *root)
+{
+	return g_build_filename(root, "runtime", NULL);
+}
+
+static bool mkdir_p(const char *path, GError **err)
+{
+	if (g_mkdir_with_parents(path, 0700) < 0)
+		return cm_set_errno(err, errno, "mkdir %s", path), false;
+	return true;
+}
+
+bool state_init_root(const char *root, GError **err)
+{
+	g_autofree char *names = g_build_filename(root, "names", NULL);
+	g_autofree char *rt = state_runtime_root(root);
+
+	return mkdir_p(root, err) && mkdir_p(names, err) && mkdir_p(rt, err);
+}
+
+static int lock_file(const char *path, int flags, GError **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | flags, 0600);
+
+	if (fd < 0)
+		return cm_set_errno(err, errno, "open %s", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return cm_set_errno(err, errno, "lock %s", path);
+	}
+	return TAKE_FD(fd);
+}
+
+int state_lock_root(const char *root, GError **err)
+{
+	g_autofree char *path = g_build_filename(root, "lock", NULL);
+	return lock_file(path, O_CREAT, err);
+}
+
+int state_lock_ctr(const char *root, const char *id, GError **err)
+{
+	g_autofree char *dir = state_ctr_dir(root, id);
+	g_autofree char *path = g_build_filename(dir, "lock", NULL);
+
+	/* Never O_CREAT: that would put a file back into a directory being removed. */
+	int fd = lock_file(path, 0, NULL);
+
+	if (fd < 0)
+		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", id);
+	return fd;
+}
+
+static bool write_state_file(const char *root, const struct ctr_state *st, GError **err)
+{
+	g_autofree char *path = g_build_filename(root, st->id, "state.json", NULL);
+	g_autofree char *json = ctr_state_to_json(st, true);
+	GError *local = NULL;
+
+	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
+		cm_set_error(err, EIO, "%s", local->message);
+		g_error_free(local);
+		return false;
+	}
+	return true;
+}
+
+static char *name_link(const char *root, const char *name)
+{
+	return g_build_filename(root, "names", name, NULL);
+}
+
+bool state_create(const char *root, const struct ctr_state *st, GError **err)
+{
+	g_autofree char *link = name_link(root, st->name);
+	g_autofree char *dir = state_ctr_dir(root, st->id);
+	g_autofree char *exits = state_exit_dir(root, st->id);
+	g_autofree char *lockf = g_build_filename(dir, "lock", NULL);
+	_cleanup_close_ int lock = -1;
+
+	if (strchr(st->name, '/') || st->name[0] == '.' || !st->name[0])
+		return cm_set_error(err, EINVAL, "invalid name \"%s\" (use letters, digits, '_', '-', '.')", st->name),
+		       false;
+	lock = state_lock_root(root, err);
+	if (lock < 0)
+		return false;
+	if (symlink(st->id, link) < 0) {
+		if (errno == EEXIST) {
+			g_autofree char *other = g_file_read_link(link, NULL);
+			return cm_set_error(err, EEXIST,
+					    "name \"%s\" is already in use by container %.12s (remove it with "
+					    "ctr-wrap rm %s, or pick another --name)",
+					    st->name, other ? other : "?", st->name),
+			       false;
+		}
+		return cm_set_errno(err, errno, "symlink %s", link), false;
+	}
+	if (mkdir(dir, 0700) < 0 || mkdir(exits, 0700) < 0 || !g_file_set_contents(lockf, "", 0, NULL)) {
+		int e = errno;
+		unlink(link);
+		state_rm_rf(dir, NULL);
+		return cm_set_errno(err, e, "mkdir %s", dir), false;
+	}
+	if (!write_state_file(root, st, err)) {
+		unlink(link);
+		state_rm_rf(dir, NULL);
+		return false;
+	}
+	return true;
+}
+
+bool state_save(const char *root, const struct ctr_state *st, GError **err)
+{
+	return write_state_file(root, st, err);
+}
+
+struct ctr_state *state_load(const char *root, const char *id, GError **err)
+{
+	g_autofree char *path = g_build_filename(root, id, "state.json", NULL);
+	g_autofree char *text = NULL;
+	GError *local = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		bool noent = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+		if (noent)
+			cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", id);
+		else
+			cm_set_error(err, EIO, "%s", local->message);
+		g_error_free(local);
+		return NULL;
+	}
+	return ctr_state_from_json(text, err);
+}
+
+static bool is_hex_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isxdigit(*s) || g_ascii_isupper(*s))
+			return false;
+	return true;
+}
+
+char *state_resolve(const char *root, const char *ref, GError **err)
+{
+	g_autofree char *link = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+	char *found = NULL;
+
+	if (!ref[0] || strchr(ref, '/'))
+		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", ref), NULL;
+	link = name_link(root, ref);
+	found = g_file_read_link(link, NULL);
+	if (found)
+		return found;
+	if (!is_hex_id(ref))
+		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", ref), NULL;
+	ids = state_list(root, NULL);
+	for (guint i = 0; ids && i < ids->len; i++) {
+		const char *id = ids->pdata[i];
+		if (!g_str_has_prefix(id, ref))
+			continue;
+		if (found) {
+			g_free(found);
+			return cm_set_error(err, EINVAL, "container id prefix %s is ambiguous (give more digits)", ref),
+			       NULL;
+		}
+		found = g_strdup(id);
+	}
+	if (!found)
+		cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", ref);
+	return found;
+}
+
+static gint cmp_created(gconstpointer a, gconstpointer b, gpointer data)
+{
+	GHashTable *created = data;
+	const char *ia = *(const char *const *)a, *ib = *(const char *const *)b;
+	int c = g_strcmp0(g_hash_table_lookup(created, ia), g_hash_table_lookup(created, ib));
+
+	return c ? c : strcmp(ia, ib);
+}
+
+GPtrArray *state_list(const char *root, GError **err)
+{
+	g_autoptr(GHashTable) created = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	DIR *d = opendir(root);
+	struct dirent *de;
+
+	if (!d) {
+		if (errno == ENOENT)
+			return ids;
+		g_ptr_array_unref(ids);
+		return cm_set_errno(err, errno, "open %s", root), NULL;
+	}
+	while ((de = readdir(d))) {
+		g_autoptr(ctr_state) st = NULL;
+		char *id;
+
+		if (strlen(de->d_name) != 64 || !is_hex_id(de->d_name))
+			continue;
+		st = state_load(root, de->d_name, NULL);
+		if (!st)
+			continue;
+		id = g_strdup(de->d_name);
+		g_ptr_array_add(ids, id);
+		g_hash_table_insert(created, id, g_strdup(st->created ? st->created : ""));
+	}
+	closedir(d);
+	g_ptr_array_sort_with_data(ids, cmp_created, created);
+	return ids;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+bool state_rm_rf(const char *path, GError **err)
+{
+	/* A monitor that is just finishing may still add a file (its exit file's temp name). */
+	for (int tries = 0;; tries++) {
+		if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT)
+			return true;
+		if (errno != ENOTEMPTY || tries == 5)
+			return cm_set_errno(err, errno, "remove %s", path), false;
+		g_usleep(100 * 1000);
+	}
+}
+
+bool state_remove(const char *root, const struct ctr_state *st, GError **err)
+{
+	g_autofree char *link = name_link(root, st->name);
+	g_autofree char *dir = state_ctr_dir(root, st->id);
+	g_autofree char *target = NULL;
+	_cleanup_close_ int lock = state_lock_root(root, err);
+
+	if (lock < 0)
+		return false;
+	target = g_file_read_link(link, NULL);
+	if (target && strcmp(target, st->id) == 0 && unlink(link) < 0 && errno != ENOENT)
+		return cm_set_errno(err, errno, "unlink %s", link), false;
+	return state_rm_rf(dir, err);
+}
+
+bool state_read_exit(const char *root, const char *id, int *code)
+{
+	g_autofree char *path = state_exit_file(root, id);
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return false;
+	g_strstrip(text);
+	if (!cm_parse_int(text, code))
+		*code = -1;
+	return true;
+}
+
+bool state_pid_alive(pid_t pid)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+	const char *p;
+
+	if (pid <= 0)
+		return false;
+	path = g_strdup_printf("/proc/%d/stat", (int)pid);
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return false;
+	/* "pid (comm) S ...": comm may hold spaces and parens, the state follows the last ')'. */
+	p = strrchr(text, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+enum ctr_status state_status(const char *root, const struct ctr_state *st, int *exit_code)
+{
+	int code = -1;
+	enum ctr_status s;
+
+	if (state_read_exit(root, st->id, &code)) {
+		s = CTR_EXITED;
+	} else if (!state_pid_alive(st->monitor_pid)) {
+		/* The monitor may have written the file just after we looked. */
+		s = state_read_exit(root, st->id, &code) ? CTR_EXITED : CTR_UNKNOWN;
+	} else {
+		s = g_strcmp0(st->status, "running") == 0 ? CTR_RUNNING : CTR_CREATED;
+	}
+	if (exit_code)
+		*exit_code = code;
+	return s;
+}
+
+const char *ctr_status_name(enum ctr_status s)
+{
+	switch (s) {
+	case CTR_CREATED:
+		return "created";
+	case CTR_RUNNING:
+		return "running";
+	case CTR_EXITED:
+		return "exited";
+	case CTR_UNKNOWN:
+		return "unknown";
+	}
+	return "unknown";
+}

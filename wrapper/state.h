@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ctr-wrap's on-disk state. Layout under ROOT (default /run/ctr-wrap):
+ *
+ *   ROOT/lock              flock: short critical sections that touch names/ or create/remove dirs
+ *   ROOT/names/NAME        symlink -> ID (names are unique because symlink() is atomic)
+ *   ROOT/runtime/          the OCI runtime's --root
+ *   ROOT/ID/               the bundle: config.json, state.json, lock, ctr.log, conmon.pid, pidfile,
+ *                          exits/ID (the monitor's exit file), attach + ctl (the monitor's)
+ *
+ * The exit file is the truth about exit; state.json holds what we decided.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define STATE_DEFAULT_ROOT "/run/ctr-wrap"
+
+enum ctr_status {
+	CTR_CREATED,	/* monitor up, runtime start not done yet */
+	CTR_RUNNING,
+	CTR_EXITED,	/* the exit file exists */
+	CTR_UNKNOWN,	/* no exit file and the monitor is gone */
+};
+
+struct ctr_state {
+	char *id;
+	char *name;
+	char *bundle;
+	char *rootfs;
+	char **command;
+	char *created;		/* RFC 3339 */
+	char *runtime;		/* absolute path */
+	char *log_driver;	/* k8s-file, journald, none */
+	char *log_path;		/* NULL unless k8s-file */
+	char **ports;		/* "0.0.0.0:8080->80/tcp" */
+	char *status;		/* "created", "running": what we last recorded */
+	pid_t monitor_pid;
+	pid_t pid;
+	bool rm;		/* remove when it exits */
+	bool tty;
+	bool attached;		/* a foreground `run` will remove it itself (--rm) */
+};
+
+void ctr_state_free(struct ctr_state *st);
+typedef struct ctr_state ctr_state;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ctr_state, ctr_state_free)
+
+/* Serialization, public for the tests. */
+char *ctr_state_to_json(const struct ctr_state *st, bool pretty);
+struct ctr_state *ctr_state_from_json(const char *text, GError **err);
+
+/* Paths (newly allocated). */
+char *state_ctr_dir(const char *root, const char *id);
+char *state_exit_dir(const char *root, const char *id);
+char *state_exit_file(const char *root, const char *id);
+char *state_runtime_root(const char *root);
+
+/* Create ROOT, ROOT/names and ROOT/runtime if needed. */
+bool state_init_root(const char *root, GError **err);
+
+/* flock(LOCK_EX) on ROOT/lock or ROOT/ID/lock; returns the fd to close, or -1. */
+int state_lock_root(const char *root, GError **err);
+int state_lock_ctr(const char *root, const char *id, GError **err);
+
+/*
+ * Claim st->name and create ROOT/ID with exits/ and state.json. A taken name
+ * fails with EEXIST and says which container holds it.
+ */
+bool state_create(const char *root, const struct ctr_state *st, GError **err);
+bool state_save(const char *root, const struct ctr_state *st, GError **err);
+struct ctr_state *state_load(const char *root, const char *id, GError **err);
+
+/* NAME, full ID or a unique ID prefix -> ID. Unknown: ENOENT "no such container X (see ctr-wrap ps -a)". */
+char *state_resolve(const char *root, const char *ref, GError **err);
+
+/* Every container's ID, oldest first. */
+GPtrArray *state_list(const char *root, GError **err);
+
+/* Drop the name link and the whole ROOT/ID directory. */
+bool state_remove(const char *root, const struct ctr_state *st, GError **err);
+
+/* Read ROOT/ID/exits/ID. False when it does not exist (yet). */
+bool state_read_exit(const char *root, const char *id, int *code);
+
+/* A process exists and is not a zombie (PID 1 here does not reap). */
+bool state_pid_alive(pid_t pid);
+
+/* Exit file, else recorded status, else CTR_UNKNOWN when the monitor died. */
+enum ctr_status state_status(const char *root, const struct ctr_state *st, int *exit_code);
+const char *ctr_status_name(enum ctr_status s);
+
+/* Remove a directory tree (no error if absent). */
+bool state_rm_rf(const char *path, GError **err);
