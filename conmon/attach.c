@@ -5,16 +5,14 @@
  * (logging included). Here every send is non-blocking: a packet the kernel
  * will not take yet goes into that client's queue (packets shared between
  * clients) and is sent when the socket polls writable. When a queue grows
- * past ATTACH_CLIENT_QUEUE_MAX:
- *  - a client that has never drained anything from its queue is not reading
- *    at all: it is disconnected at once, with a warning naming the bytes
- *    pending, and nobody else notices;
- *  - a client that is draining, only slower than the container writes, gets
- *    back-pressure: attach_broadcast() asks the caller to pause reading the
- *    container until the queues are half empty again, so a slow terminal
- *    behind `podman run` loses nothing (the reference's behaviour);
- *  - a client that stops draining for ATTACH_STALL_MS while over the bound is
- *    disconnected, and the container is resumed.
+ * past ATTACH_CLIENT_QUEUE_MAX, attach_broadcast() asks the caller to stop
+ * reading the container (back-pressure, the reference's behaviour: a slow
+ * terminal behind `podman run` loses nothing) until the queues are half
+ * empty again. A client that makes no progress for ATTACH_STALL_MS while
+ * over the bound (nothing drained since its backlog began or since it last
+ * drained) is stuck: it is disconnected with a warning naming the bytes
+ * pending, and the container resumes. So a client that never reads costs
+ * the others at most ATTACH_STALL_MS, once.
  * Output is never dropped silently from a connected client.
  */
 #include "conmon/attach.h"
@@ -58,7 +56,8 @@ struct attach_client {
 	GIOCondition cond; /* what source watches */
 	GQueue out; /* GBytes packets the socket did not take yet */
 	size_t out_bytes;
-	gint64 last_drain; /* monotonic µs of the last send from the queue; 0: never */
+	gint64 last_drain;   /* monotonic µs of the last send from the queue */
+	gint64 queued_since; /* monotonic µs when the queue last became non-empty */
 	bool eof; /* the client sent EOF: no more input from it */
 	bool paused; /* the stdin queue is full: not reading input */
 };
@@ -199,9 +198,10 @@ static void maybe_resume(struct attach_server *s)
 		s->resume(s->resume_data);
 }
 
+/* No progress for ATTACH_STALL_MS since it last drained or, if later, since its backlog began. */
 static bool client_stalled(const struct attach_client *c, gint64 now)
 {
-	return c->last_drain == 0 || now - c->last_drain > ATTACH_STALL_MS * 1000;
+	return now - MAX(c->last_drain, c->queued_since) > ATTACH_STALL_MS * 1000;
 }
 
 static void client_drop_stuck(struct attach_client *c)
@@ -392,6 +392,8 @@ static bool client_offer(struct attach_client *c, const char *pkt, size_t len, G
 	}
 	if (*shared == NULL)
 		*shared = g_bytes_new(pkt, len);
+	if (c->out.length == 0)
+		c->queued_since = g_get_monotonic_time();
 	g_queue_push_tail(&c->out, g_bytes_ref(*shared));
 	c->out_bytes += len;
 	client_rearm(c);

@@ -35,10 +35,14 @@ static void stop(struct stdio_reader *r)
 	r->fd = -1;
 }
 
-/* Read until EAGAIN or EOF; returns false once the stream has ended (fd closed). */
-static bool read_available(struct stdio_reader *r)
+/*
+ * Read once (in the loop: one chunk per wakeup, so that attach clients are
+ * served between reads and back-pressure takes effect) or until EAGAIN
+ * (draining at exit). Returns false once the stream has ended (fd closed).
+ */
+static bool read_some(struct stdio_reader *r, bool until_empty)
 {
-	for (;;) {
+	do {
 		ssize_t n = cm_read(r->fd, read_buf, sizeof(read_buf));
 		if (n > 0) {
 			r->fn(r->pipe, read_buf, (size_t)n, r->data);
@@ -52,7 +56,8 @@ static bool read_available(struct stdio_reader *r)
 		close(r->fd);
 		r->fd = -1;
 		return false;
-	}
+	} while (until_empty);
+	return true;
 }
 
 static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
@@ -60,7 +65,7 @@ static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
 	(void)fd;
 	(void)cond;
 	struct stdio_reader *r = data;
-	if (read_available(r))
+	if (read_some(r, false))
 		return G_SOURCE_CONTINUE;
 	r->source = 0;
 	return G_SOURCE_REMOVE;
@@ -92,7 +97,7 @@ void stdio_reader_resume(struct stdio_reader *r)
 
 void stdio_reader_drain(struct stdio_reader *r)
 {
-	if (r->fd >= 0 && !read_available(r))
+	if (r->fd >= 0 && !read_some(r, true))
 		stop(r);
 }
 

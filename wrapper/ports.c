@@ -58,7 +58,7 @@ static bool parse_range(const char *spec, const char *s, const char *which, guin
 	g_auto(GStrv) ends = g_strsplit(s, "-", 0);
 	guint n = g_strv_length(ends);
 
-	if (n > 2 || !parse_port(ends[0], lo) || (n == 2 && !parse_port(ends[1], hi))) {
+	if (n == 0 || n > 2 || !parse_port(ends[0], lo) || (n == 2 && !parse_port(ends[1], hi))) {
 		cm_set_error(err, EINVAL, "bad port spec '%s': %s port must be a number 1-65535 or a range LOW-HIGH",
 			     spec, which);
 		return false;

@@ -390,23 +390,20 @@ static bool get_string(struct parse_ctx *pc, const char *where, yajl_val obj, co
 static bool get_strv(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char ***out)
 {
 	yajl_val v = member(obj, key);
-	GPtrArray *a;
 
 	*out = NULL;
 	if (v && !YAJL_IS_ARRAY(v))
 		return parse_fail(pc, where, "\"%s\" must be an array of strings", key);
-	a = g_ptr_array_new();
+	g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
 	for (size_t i = 0; v && i < v->u.array.len; i++) {
 		yajl_val s = v->u.array.values[i];
 
-		if (!YAJL_IS_STRING(s)) {
-			g_ptr_array_free(a, TRUE);
+		if (!YAJL_IS_STRING(s))
 			return parse_fail(pc, where, "\"%s\" must be an array of strings", key);
-		}
 		g_ptr_array_add(a, g_strdup(YAJL_GET_STRING(s)));
 	}
 	g_ptr_array_add(a, NULL);
-	*out = (char **)g_ptr_array_free(a, FALSE);
+	*out = (char **)g_ptr_array_steal(a, NULL);
 	return true;
 }
 
