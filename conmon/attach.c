@@ -30,6 +30,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "conmon/diag.h"
 
 #define SOCKET_NAME "attach"
@@ -331,22 +332,10 @@ static int bind_socket(struct attach_server *s, const char *dir, GError **err)
 	s->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s for the attach socket", dir);
-	if (unlinkat(s->dir_fd, SOCKET_NAME, 0) < 0 && errno != ENOENT)
-		return cm_set_errno(err, errno, "Failed to remove existing attach socket %s/" SOCKET_NAME, dir);
-
-	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->listen_fd = cm_unix_listen_at(s->dir_fd, SOCKET_NAME, SOCK_SEQPACKET, 0700, LISTEN_BACKLOG, err);
 	if (s->listen_fd < 0)
-		return cm_set_errno(err, errno, "Failed to create attach socket");
-	/* The mode of the socket inode becomes the mode of the file bind creates. */
-	if (fchmod(s->listen_fd, 0700) < 0)
-		return cm_set_errno(err, errno, "Failed to change attach socket permissions");
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/" SOCKET_NAME, s->dir_fd);
-	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return cm_set_errno(err, errno, "Failed to bind attach socket %s/" SOCKET_NAME, dir);
-	if (listen(s->listen_fd, LISTEN_BACKLOG) < 0)
-		return cm_set_errno(err, errno, "Failed to listen on attach socket %s/" SOCKET_NAME, dir);
-	return 0;
+		g_prefix_error(err, "attach socket in %s: ", dir);
+	return s->listen_fd < 0 ? -1 : 0;
 }
 
 struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,

@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "conmon/diag.h"
 
 #define NOTIFY_SOCK "notify.sock"
@@ -71,18 +72,6 @@ char *notify_filter(const char *msg, size_t len)
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
-/* sun_path for dir/name, through /proc/self/fd when the real path does not fit. */
-static int unix_addr_at(struct sockaddr_un *addr, socklen_t *len, int dirfd, const char *name, GError **err)
-{
-	memset(addr, 0, sizeof(*addr));
-	addr->sun_family = AF_UNIX;
-	int n = snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", dirfd, name);
-	if (n < 0 || (size_t)n >= sizeof(addr->sun_path))
-		return cm_set_error(err, ENAMETOOLONG, "Socket name too long: %s", name);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
-	return 0;
-}
-
 static int host_address(struct notify_proxy *p, const char *host, GError **err)
 {
 	struct sockaddr_un *addr = &p->host_addr;
@@ -107,7 +96,7 @@ static int host_address(struct notify_proxy *p, const char *host, GError **err)
 	p->host_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (p->host_dir < 0)
 		return cm_set_errno(err, errno, "Failed to open %s", dir);
-	return unix_addr_at(addr, &p->host_len, p->host_dir, base, err);
+	return cm_unix_addr_at(addr, &p->host_len, p->host_dir, base, err);
 }
 
 static int bind_notify_socket(struct notify_proxy *p, const char *bundle, GError **err)
@@ -120,22 +109,11 @@ static int bind_notify_socket(struct notify_proxy *p, const char *bundle, GError
 	if (dirfd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s", dir);
 	p->sock_path = g_build_filename(dir, NOTIFY_SOCK, NULL);
-	if (unlinkat(dirfd, NOTIFY_SOCK, 0) < 0 && errno != ENOENT)
-		return cm_set_errno(err, errno, "Failed to remove stale %s", p->sock_path);
-
-	struct sockaddr_un addr;
-	socklen_t len;
-	if (unix_addr_at(&addr, &len, dirfd, NOTIFY_SOCK, err) < 0)
-		return -1;
-	p->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (p->sock < 0)
-		return cm_set_errno(err, errno, "Failed to create notify socket");
-	if (bind(p->sock, (struct sockaddr *)&addr, len) < 0)
-		return cm_set_errno(err, errno, "Failed to bind notify socket %s", p->sock_path);
-	p->bound = true;
 	/* The container's user, whoever that is, must be able to send. */
-	if (fchmodat(dirfd, NOTIFY_SOCK, 0777, 0) < 0)
-		return cm_set_errno(err, errno, "Failed to chmod %s", p->sock_path);
+	p->sock = cm_unix_listen_at(dirfd, NOTIFY_SOCK, SOCK_DGRAM, 0777, -1, err);
+	if (p->sock < 0)
+		return -1;
+	p->bound = true;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "common/io.h"
 #include "conmon/diag.h"
 
@@ -609,22 +610,10 @@ static int listen_socket(struct seccomp_agent *a, GError **err)
 	_cleanup_close_ int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s", dir);
-	if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
-		return cm_set_errno(err, errno, "Failed to remove stale %s", a->socket_path);
-
-	/* Through the directory fd, so paths longer than sun_path work. */
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int n = snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dirfd, base);
-	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
-		return cm_set_error(err, ENAMETOOLONG, "Socket name too long: %s", base);
-	a->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	a->sock = cm_unix_listen_at(dirfd, base, SOCK_STREAM, 0700, 16, err);
 	if (a->sock < 0)
-		return cm_set_errno(err, errno, "Failed to create seccomp notify socket");
-	if (bind(a->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return cm_set_errno(err, errno, "Failed to bind %s", a->socket_path);
+		return -1;
 	a->bound = true;
-	if (listen(a->sock, 16) < 0)
-		return cm_set_errno(err, errno, "Failed to listen on %s", a->socket_path);
 	return 0;
 }
 

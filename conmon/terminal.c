@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "conmon/diag.h"
 
 #define SOCKET_NAME "console"
@@ -45,18 +46,10 @@ static int bind_and_listen(struct console_socket *c, GError **err)
 	c->dir_fd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->dir_fd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s", c->dir);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->listen_fd = cm_unix_listen_at(c->dir_fd, SOCKET_NAME, SOCK_STREAM, 0700, LISTEN_BACKLOG, err);
 	if (c->listen_fd < 0)
-		return cm_set_errno(err, errno, "Failed to create console socket");
-	if (fchmod(c->listen_fd, 0700) < 0)
-		return cm_set_errno(err, errno, "Failed to change console socket permissions");
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/" SOCKET_NAME, c->dir_fd);
-	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return cm_set_errno(err, errno, "Failed to bind console socket in %s", c->dir);
-	if (listen(c->listen_fd, LISTEN_BACKLOG) < 0)
-		return cm_set_errno(err, errno, "Failed to listen on console socket");
-	return 0;
+		g_prefix_error(err, "console socket in %s: ", c->dir);
+	return c->listen_fd < 0 ? -1 : 0;
 }
 
 struct console_socket *console_socket_new(GError **err)

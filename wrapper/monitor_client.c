@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "common/io.h"
 
 extern char **environ;
@@ -238,16 +239,16 @@ int mon_failure_code(const char *message)
 int mon_attach_connect(const char *dir, GError **err)
 {
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int s = -1;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-
 	if (dfd < 0)
 		return cm_set_errno(err, errno, "open %s", dir);
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/attach", dfd);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr;
+	socklen_t len = 0;
+	if (cm_unix_addr_at(&addr, &len, dfd, "attach", err) < 0)
+		return -1;
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return cm_set_errno(err, errno, "socket");
-	while (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	while (connect(s, (struct sockaddr *)&addr, len) < 0) {
 		if (errno != EINTR)
 			return cm_set_errno(err, errno, "connect to %s/attach", dir);
 	}

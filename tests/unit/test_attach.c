@@ -355,12 +355,19 @@ static size_t drain_checked(int fd, guint32 *next_seq)
 	}
 }
 
+static void on_resume(void *data)
+{
+	*(bool *)data = false;
+}
+
 static void test_slow_client(struct fixture *f, gconstpointer unused)
 {
 	(void)unused;
 	struct attach_server *s = new_full(f, NULL, false);
 	int stuck = connect_client(s, f->bundle);
 	int good = connect_client(s, f->bundle);
+	bool paused = false;
+	attach_server_on_resume(s, on_resume, &paused);
 
 	const guint32 packets = (2 * ATTACH_CLIENT_QUEUE_MAX) / ATTACH_PACKET_MAX;
 	char chunk[ATTACH_PACKET_MAX];
@@ -371,8 +378,14 @@ static void test_slow_client(struct fixture *f, gconstpointer unused)
 	for (guint32 seq = 0; seq < packets; seq++) {
 		memcpy(chunk, &seq, sizeof(seq));
 		gint64 start = g_get_monotonic_time();
-		attach_broadcast(s, STDPIPE_STDOUT, chunk, sizeof(chunk));
+		paused = attach_broadcast(s, STDPIPE_STDOUT, chunk, sizeof(chunk));
 		g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+		/* Back-pressure: as the monitor does, stop producing until told to resume. */
+		while (paused) {
+			g_assert_cmpint(g_get_monotonic_time() - start, <, 3 * G_USEC_PER_SEC);
+			g_main_context_iteration(NULL, TRUE);
+			good_bytes += drain_checked(good, &good_seq);
+		}
 		if (dropped_at == 0 && attach_client_count(s) == 1)
 			dropped_at = seq;
 		good_bytes += drain_checked(good, &good_seq);
