@@ -117,6 +117,8 @@ static int validate(struct cli_opts *o, GError **err)
 		return cm_set_error(err, EINVAL, "Exec process spec path not provided. Use --exec-process-spec");
 	if (o->exit_delay < 0)
 		return cm_set_error(err, EINVAL, "Delay before invoking exit command must be greater than or equal to 0");
+	if (o->seccomp_notify_plugins == NULL && g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"))
+		o->seccomp_notify_plugins = g_strdup(g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"));
 	if (o->log_max_files < 1)
 		return cm_set_error(err, EINVAL, "--log-max-files must be at least 1");
 

@@ -106,6 +106,21 @@ static void test_legacy_exec_needs_no_cuuid(void)
 	cli_opts_clear(&o);
 }
 
+static void test_seccomp_plugins_env(void)
+{
+	struct cli_opts o;
+	g_setenv("CONMON_SECCOMP_NOTIFY_PLUGINS", "/a.so:/b.so", TRUE);
+	g_autofree char *msg = parse(&o, (const char *[]){ BASE, NULL });
+	g_assert_null(msg);
+	g_assert_cmpstr(o.seccomp_notify_plugins, ==, "/a.so:/b.so");
+	cli_opts_clear(&o);
+	g_autofree char *msg2 = parse(&o, (const char *[]){ BASE, "--seccomp-notify-plugins", "/c.so", NULL });
+	g_assert_null(msg2);
+	g_assert_cmpstr(o.seccomp_notify_plugins, ==, "/c.so");
+	cli_opts_clear(&o);
+	g_unsetenv("CONMON_SECCOMP_NOTIFY_PLUGINS");
+}
+
 static void test_version_skips_validation(void)
 {
 	struct cli_opts o;
@@ -123,5 +138,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/cli/defaults", test_defaults);
 	g_test_add_func("/cli/legacy_exec", test_legacy_exec_needs_no_cuuid);
 	g_test_add_func("/cli/version", test_version_skips_validation);
+	g_test_add_func("/cli/seccomp_plugins_env", test_seccomp_plugins_env);
 	return g_test_run();
 }
