@@ -49,9 +49,10 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 
 DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev \
 	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
-	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit
+	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit \
+	clang libclang-rt-14-dev
 
-.PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench
+.PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench fuzz fuzz-build fuzz-replay
 
 all: $(CONMON_BIN) $(WRAP_BIN) $(UNIT_BINS) $(HELPER_BINS)
 
@@ -102,9 +103,9 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 TEST_ARGS ?=
-check: deps all
+check: deps all fuzz-replay
 	python3 tests/run.py --build $(BUILD) --conmon $(CONMON_BIN) --wrapper $(WRAP_BIN) \
-		--reference /usr/bin/conmon $(TEST_ARGS)
+		--reference /usr/bin/conmon --asan-conmon build-asan/conmon-asan --valgrind $(TEST_ARGS)
 
 unit: all
 	python3 tests/run.py --build $(BUILD) --only unit
@@ -113,8 +114,9 @@ demo: deps all
 	@sh tests/demo.sh $(CURDIR)/$(CONMON_BIN) $(CURDIR)/$(WRAP_BIN)
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# The binaries must not be named like the object directories under build-asan/.
 asan:
-	$(MAKE) BUILD=build-asan CONMON_BIN=build-asan/conmon WRAP_BIN=build-asan/ctr-wrap \
+	$(MAKE) BUILD=build-asan CONMON_BIN=build-asan/conmon-asan WRAP_BIN=build-asan/ctr-wrap-asan \
 		CFLAGS='$(ASAN_FLAGS)' LDFLAGS='-fsanitize=address,undefined' all
 
 bench: deps all
@@ -149,3 +151,62 @@ clean:
 	rm -rf build build-asan $(CONMON_BIN) $(WRAP_BIN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- fuzzing
+# `make fuzz [FUZZ_SECONDS=60]`: every tests/fuzz/fuzz_X.c as a libFuzzer
+# target (clang, ASan+UBSan, linking the project's sources compiled with
+# clang), run for FUZZ_SECONDS each on build/fuzz/corpus-X seeded from
+# tests/fuzz/seeds/X; fails on any crash (saved as build/fuzz/crash-X-*).
+# `make fuzz-replay`: the same targets built with $(CC) and the ASan build's
+# libraries, replaying seeds and saved regressions without libFuzzer (make check).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers $(DEFS) -I. \
+	$(shell pkg-config --cflags $(PKG_ALL) 2>/dev/null) $(FUZZ_SAN)
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(COMMON_SRC) $(CONMON_SRC) $(WRAP_SRC))
+FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_TARGETS))
+FUZZ_REPLAY_LIBS := build-asan/libwrap.a build-asan/libconmon.a build-asan/libcommon.a
+FUZZ_REPLAY_BINS := $(addprefix $(FUZZ_DIR)/standalone-,$(FUZZ_TARGETS))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libproject.a: $(FUZZ_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libproject.a
+	@$(if $(V),,echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libproject.a \
+		$(shell pkg-config --libs $(PKG_ALL))
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	$(Q)fail=""; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+			$(FUZZ_DIR)/corpus-$$t tests/fuzz/seeds/$$t \
+			$$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) \
+			>$(FUZZ_DIR)/log-$$t.txt 2>&1 || fail="$$fail $$t"; \
+		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY)' \
+			$(FUZZ_DIR)/log-$$t.txt | sed "s/^/  $$t: /"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "fuzz: crashed:$$fail (see $(FUZZ_DIR)/log-*.txt)" >&2; exit 1; fi
+
+$(FUZZ_DIR)/standalone-%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c tests/fuzz/fuzz.h $(FUZZ_REPLAY_LIBS)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) $(DEFS) -I. $(shell pkg-config --cflags $(PKG_ALL) 2>/dev/null) $(ASAN_FLAGS) \
+		-o $@ $< tests/fuzz/standalone.c $(FUZZ_REPLAY_LIBS) -fsanitize=address,undefined \
+		$(shell pkg-config --libs $(PKG_ALL))
+
+# The replay binaries need the ASan build's libraries: build those first.
+fuzz-replay: asan
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_REPLAY_BINS)

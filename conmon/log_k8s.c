@@ -45,7 +45,7 @@ struct k8s_log {
 	time_t ts_sec;
 	char ts_date[40];
 	size_t ts_date_len;
-	char ts_off[8];
+	char ts_off[16]; /* "+HH:MM"; sized for what the compiler cannot rule out */
 
 	/* pending output: [out_off, out_len) is not written yet */
 	char *out;
