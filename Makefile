@@ -70,6 +70,9 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing </dev/null; \
 	fi
 
+# Keep intermediate objects: no rebuilds, and no "rm ..." after the test summary.
+.SECONDARY:
+
 # `make V=1` shows the full commands.
 Q := $(if $(V),,@)
 
