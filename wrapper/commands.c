@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "wrapper/cmd_spec.h"
 #include "wrapper/monitor_client.h"
+#include "wrapper/spec.h"
 
 static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
 {
@@ -143,6 +144,23 @@ struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **er
 	return state_load(ctx->root, id, err);
 }
 
+/*
+ * The runtime removes only the container's own cgroup. Our shared parent goes
+ * once empty; while other containers live in it rmdir fails, as it should.
+ */
+static void release_parent_cgroup(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("/sys/fs/cgroup", 0, NULL);
+	const char *name;
+	if (rmdir("/sys/fs/cgroup" SPEC_DEFAULT_CGROUP_PARENT) < 0 && errno != ENOENT && errno != EBUSY &&
+	    errno != ENOTDIR)
+		g_debug("rmdir parent cgroup: %s", g_strerror(errno));
+	while (dir && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *path = g_strdup_printf("/sys/fs/cgroup/%s" SPEC_DEFAULT_CGROUP_PARENT, name);
+		rmdir(path);
+	}
+}
+
 bool wrap_cleanup(struct wrap_ctx *ctx, const struct ctr_state *st, bool force_remove, GError **err)
 {
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
@@ -154,6 +172,7 @@ bool wrap_cleanup(struct wrap_ctx *ctx, const struct ctr_state *st, bool force_r
 		g_debug("%s", local->message);
 		g_clear_error(&local);
 	}
+	release_parent_cgroup();
 	if (force_remove || (st->rm && !st->attached))
 		return state_remove(ctx->root, st, err);
 	return true;
