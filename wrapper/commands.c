@@ -99,10 +99,18 @@ char *wrap_runtime(struct wrap_ctx *ctx, GError **err)
 			cm_set_error(err, ENOENT, "runtime %s not found (give a path or install it)", ctx->runtime_opt);
 		return p;
 	}
+	/* Probing costs a runtime start (~20 ms): remember the answer under --root. */
+	g_autofree char *cache = g_build_filename(ctx->root, "default-runtime", NULL);
+	g_autofree char *cached = NULL;
+	if (g_file_get_contents(cache, &cached, NULL, NULL) && g_path_is_absolute(cached) && access(cached, X_OK) == 0)
+		return g_steal_pointer(&cached);
 	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
 		g_autofree char *p = find_program(candidates[i]);
-		if (p && runtime_works(p))
+		if (p && runtime_works(p)) {
+			if (g_mkdir_with_parents(ctx->root, 0700) == 0)
+				g_file_set_contents(cache, p, -1, NULL);
 			return g_steal_pointer(&p);
+		}
 	}
 	cm_set_error(err, ENOENT, "no working OCI runtime (install runc or crun, or pass --runtime PATH)");
 	return NULL;

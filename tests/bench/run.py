@@ -58,7 +58,7 @@ def make_bundle(tmp, rootfs, args):
 class Run:
     """One container under one monitor, driven the way podman drives it."""
 
-    def __init__(self, monitor, rootfs, args, log):
+    def __init__(self, monitor, rootfs, args, log, extra=()):
         self.tmp = tempfile.mkdtemp(prefix="bench-")
         self.cg = make_bundle(self.tmp, rootfs, args)
         self.cid = "bench%d" % time.monotonic_ns()
@@ -75,7 +75,7 @@ class Run:
 
         argv = [monitor, "--api-version", "1", "-c", self.cid, "-u", self.cid, "-r", shutil.which("runc"),
                 "-b", self.tmp, "-p", os.path.join(self.tmp, "pidfile"), "--exit-dir", self.exits, "--full-attach",
-                "--runtime-arg", "--root", "--runtime-arg", self.state, "-l", log, "--sync"]
+                "--runtime-arg", "--root", "--runtime-arg", self.state, "-l", log, "--sync"] + list(extra)
         env = {"PATH": os.environ["PATH"], "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4"}
         self.proc = subprocess.Popen(argv, env=env, preexec_fn=place, pass_fds=(3, 4, hi_sync, hi_start),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,6 +128,82 @@ def bench_log(monitor, rootfs, size, logdir):
         if os.path.exists(log):
             os.unlink(log)
     return {"wall": r.wall, "cpu": r.cpu, "log_bytes": logged}
+
+
+def attach_connect(bundle):
+    """Like podman: open the bundle O_PATH and dial /proc/self/fd/N/attach."""
+    dfd = os.open(bundle, os.O_PATH | os.O_DIRECTORY)
+    try:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        c.connect("/proc/self/fd/%d/attach" % dfd)
+        return c
+    finally:
+        os.close(dfd)
+
+
+def bench_attach(monitor, rootfs, size):
+    """size bytes from the container to one attach client (no log): wall until the client has them all."""
+    r = Run(monitor, rootfs, ["/bin/cat", "/data"], "none")
+    try:
+        c = attach_connect(r.tmp)
+        r.start()
+        got = 0
+        buf = bytearray(1 << 16)
+        while True:
+            n = c.recv_into(buf)
+            if n == 0:
+                break
+            got += n - 1
+            if got >= size:
+                break
+        client_wall = time.monotonic() - r.t0
+        c.close()
+        r.wait()
+    finally:
+        r.cleanup()
+    return {"wall": client_wall, "cpu": r.cpu, "bytes": got}
+
+
+def timed(argv, runs, **kw):
+    walls = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        walls.append(time.monotonic() - t0)
+    return statistics.median(walls)
+
+
+def bench_run_latency(conmon, wrapper, rootfs, runs):
+    """`ctr-wrap run --rm ROOTFS true` against bare `runc run` and `podman run --rm --rootfs`."""
+    tmp = tempfile.mkdtemp(prefix="lat-", dir="/tmp")
+    try:
+        make_bundle(tmp, rootfs, ["/bin/true"])
+        state = os.path.join(tmp, "state")
+        res = {"runc": timed(["runc", "--root", state, "run", "--bundle", tmp, "lat%d" % os.getpid()], runs)}
+        res["ctr-wrap"] = timed([wrapper, "--root", os.path.join(tmp, "cw"), "--conmon", conmon, "run", "--rm",
+                                 rootfs, "/bin/true"], runs)
+        conf = os.path.join(tmp, "containers.conf")
+        with open(conf, "w") as f:
+            f.write('[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
+                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+        pm = ["/usr/libexec/podman/catatonit", "--", "podman", "--root", tmp + "/pr", "--runroot", tmp + "/rr",
+              "--tmpdir", tmp + "/pt", "--conmon", conmon, "--runtime", "runc", "run", "--rm", "--network", "none",
+              "--rootfs", rootfs, "/bin/true"]
+        env = dict(os.environ, CONTAINERS_CONF=conf)
+        if shutil.which("podman"):
+            res["podman"] = timed(pm, runs, env=env)
+            subprocess.run(pm[:12] + ["rm", "-af"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(["sh", "-c", "grep -o ' %s/[^ ]*' /proc/mounts | xargs -r -n1 umount -l" % tmp])
+    finally:
+        for ctrl in os.listdir("/sys/fs/cgroup"):
+            p = "/sys/fs/cgroup/%s/ctr-wrap" % ctrl
+            if os.path.isdir(p):
+                try:
+                    os.rmdir(p)
+                except OSError:
+                    pass
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
 
 
 def bench_floor(data, logdir):
@@ -235,6 +311,38 @@ def write_report(results, out):
                        ("wakeups", "wakeups")):
         lines.append("| %s | %d | %d | %.2f |" % (label, o["idle"][key], r["idle"][key], ratio(o["idle"][key], r["idle"][key])))
     lines += ["", "Goals (issue): private dirty <= 0.6x conmon, PSS <= conmon, 0 wakeups.", ""]
+    lines += [
+        "## Attach throughput",
+        "",
+        "The container `cat`s %s to stdout with `-l none`; one SEQPACKET client, connected before `runc start`"
+        " (as podman does), reads it all. Wall = `runc start` until the client has every byte." % results["size_label"],
+        "",
+        "| | ours | conmon 2.1.6 | ours / conmon |",
+        "|---|---|---|---|",
+        "| wall (s) | %.2f | %.2f | %.2f |" % (o["attach"]["wall"], r["attach"]["wall"],
+                                             ratio(o["attach"]["wall"], r["attach"]["wall"])),
+        "| monitor CPU (s) | %.2f | %.2f | %.2f |" % (o["attach"]["cpu"], r["attach"]["cpu"],
+                                                    ratio(o["attach"]["cpu"], r["attach"]["cpu"])),
+        "",
+        "Goal (issue): ours at least 2x faster, never slower. The Python client in the benchmark is part of"
+        " both figures.",
+        "",
+    ]
+    lat = results.get("latency")
+    if lat:
+        lines += [
+            "## Run latency",
+            "",
+            "`/bin/true` in a fresh container, median of %d: `ctr-wrap run --rm` (through our monitor) against bare"
+            " `runc run` of the same bundle and `podman run --rm --rootfs` (also through our monitor)." % results["runs_latency"],
+            "",
+            "| | wall (ms) | / runc |",
+            "|---|---|---|",
+        ]
+        for key in ("runc", "ctr-wrap", "podman"):
+            if key in lat:
+                lines.append("| %s | %.0f | %.2f |" % (key, lat[key] * 1000, ratio(lat[key], lat["runc"])))
+        lines += ["", "Goal (issue): ctr-wrap <= 1.3x bare runc, far below podman.", ""]
     if results.get("plot"):
         lines += ["![log throughput](%s)" % os.path.basename(results["plot"]), ""]
     with open(out, "w") as f:
@@ -248,6 +356,8 @@ def main():
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--idle-seconds", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--wrapper", default=os.path.join(TOP, "wrapper/ctr-wrap"))
+    ap.add_argument("--latency-runs", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(TOP, "docs/performance.md"))
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -271,12 +381,19 @@ def main():
     results["floor_wall"] = statistics.median(floors)
     for name, path in monitors.items():
         runs = logs[name]
+        attach = [bench_attach(path, rootfs, args.size_mib << 20) for _ in range(args.runs)]
         results[name] = {"log": {key: statistics.median(run[key] for run in runs) for key in runs[0]},
+                         "attach": {key: statistics.median(run[key] for run in attach) for key in attach[0]},
                          "idle": bench_idle(path, rootfs, args.idle_seconds)}
         print("%-9s log: wall %.2fs cpu %.2fs | idle: pss %d KiB, private dirty %d KiB, %d wakeups" % (
             name, results[name]["log"]["wall"], results[name]["log"]["cpu"], results[name]["idle"]["pss_kb"],
             results[name]["idle"]["private_dirty_kb"], results[name]["idle"]["wakeups"]))
     print("floor: %.2fs" % results["floor_wall"])
+    for name in monitors:
+        print("%-9s attach: wall %.2fs cpu %.2fs" % (name, results[name]["attach"]["wall"], results[name]["attach"]["cpu"]))
+    results["runs_latency"] = args.latency_runs
+    results["latency"] = bench_run_latency(monitors["ours"], os.path.abspath(args.wrapper), rootfs, args.latency_runs)
+    print("latency: " + ", ".join("%s %.0f ms" % (k, v * 1000) for k, v in results["latency"].items()))
     png = os.path.join(os.path.dirname(args.out), "perf-log.png")
     if plot(results, png):
         results["plot"] = png
