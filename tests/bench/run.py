@@ -253,16 +253,20 @@ def plot(results, path):
     if not shutil.which("gnuplot"):
         return False
     dat = path + ".dat"
+    o, r = results["ours"], results["reference"]
     with open(dat, "w") as f:
-        f.write("metric ours reference\n")
-        f.write('"log wall (s)" %f %f\n' % (results["ours"]["log"]["wall"], results["reference"]["log"]["wall"]))
-        f.write('"log CPU (s)" %f %f\n' % (results["ours"]["log"]["cpu"], results["reference"]["log"]["cpu"]))
-    script = """set terminal png size 640,400
+        f.write("# metric ours reference\n")
+        for label, key, what in (("log wall", "log", "wall"), ("log CPU", "log", "cpu"),
+                                 ("attach wall", "attach", "wall"), ("attach CPU", "attach", "cpu")):
+            f.write('"%s" %f %f\n' % (label, o[key][what], r[key][what]))
+    script = """set terminal png size 720,400
 set output '%s'
 set style data histograms
+set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set ylabel 'seconds'
-set title 'k8s-file log throughput: 1 container writing %s'
+set yrange [0:*]
+set ylabel 'seconds (lower is better)'
+set title '%s through one monitor: ours vs conmon 2.1.6'
 plot '%s' using 2:xtic(1) title 'ours', '' using 3 title 'conmon 2.1.6'
 """ % (path, results["size_label"], dat)
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
@@ -345,6 +349,18 @@ def write_report(results, out):
         lines += ["", "Goal (issue): ctr-wrap <= 1.3x bare runc, far below podman.", ""]
     if results.get("plot"):
         lines += ["![log throughput](%s)" % os.path.basename(results["plot"]), ""]
+    lines += [
+        "## Reading the figures",
+        "",
+        "- The k8s-file log is about 1.6x the container's bytes (a 45-byte prefix per 80-byte line), and the"
+        " floor writes only the container's bytes: part of the gap to the floor is the kernel copying the"
+        " larger file. Our monitor makes one read (256 KiB) and one write per chunk, one timestamp per read.",
+        "- Run latency: `ctr-wrap run` works the way an engine does, `runtime create`, `runtime start` and"
+        " `runtime delete` (three runtime processes, plus the monitor), where bare `runc run` is one process.",
+        "- Idle memory is dominated by the shared libraries both monitors map (glib, libsystemd,"
+        " libseccomp); the private dirty figures are within a few KiB of each other.",
+        "",
+    ]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 
