@@ -5,14 +5,15 @@
  * (logging included). Here every send is non-blocking: a packet the kernel
  * will not take yet goes into that client's queue (packets shared between
  * clients) and is sent when the socket polls writable. When a queue grows
- * past ATTACH_CLIENT_QUEUE_MAX, attach_broadcast() asks the caller to stop
- * reading the container (back-pressure, the reference's behaviour: a slow
- * terminal behind `podman run` loses nothing) until the queues are half
- * empty again. A client that makes no progress for ATTACH_STALL_MS while
- * over the bound (nothing drained since its backlog began or since it last
- * drained) is stuck: it is disconnected with a warning naming the bytes
- * pending, and the container resumes. So a client that never reads costs
- * the others at most ATTACH_STALL_MS, once.
+ * past ATTACH_CLIENT_QUEUE_MAX:
+ *  - a client that has never read a byte is disconnected at once, with a
+ *    warning naming the bytes pending: nobody else notices it;
+ *  - a client that reads, only slower than the container writes, gets
+ *    back-pressure: attach_broadcast() asks the caller to stop reading the
+ *    container until the queues are half empty again, so a slow terminal
+ *    behind `podman run` loses nothing (the reference's behaviour);
+ *  - a client that stops reading for ATTACH_STALL_MS while over the bound
+ *    is disconnected and the container resumes.
  * Output is never dropped silently from a connected client.
  */
 #include "conmon/attach.h"
@@ -20,9 +21,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <linux/sockios.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +60,7 @@ struct attach_client {
 	GIOCondition cond; /* what source watches */
 	GQueue out; /* GBytes packets the socket did not take yet */
 	size_t out_bytes;
+	guint64 handed;	     /* bytes the socket has accepted from us */
 	gint64 last_drain;   /* monotonic µs of the last send from the queue */
 	gint64 queued_since; /* monotonic µs when the queue last became non-empty */
 	bool eof; /* the client sent EOF: no more input from it */
@@ -175,6 +179,7 @@ static bool client_flush(struct attach_client *c)
 		}
 		g_bytes_unref(g_queue_pop_head(&c->out));
 		c->out_bytes -= len;
+		c->handed += len;
 		c->last_drain = g_get_monotonic_time();
 	}
 	client_rearm(c);
@@ -199,9 +204,29 @@ static void maybe_resume(struct attach_server *s)
 		s->resume(s->resume_data);
 }
 
-/* No progress for ATTACH_STALL_MS since it last drained or, if later, since its backlog began. */
+/*
+ * Has the peer ever read anything? SIOCOUTQ on a unix socket is the memory of
+ * the packets it has not consumed, never less than their payload: below what
+ * we handed over means some of it was read.
+ */
+static bool client_ever_read(const struct attach_client *c)
+{
+	int outq;
+	if (c->last_drain != 0)
+		return true;
+	if (ioctl(c->fd, SIOCOUTQ, &outq) < 0)
+		return true;
+	return (guint64)outq < c->handed;
+}
+
+/*
+ * Stuck: it never read a byte, or it made no progress for ATTACH_STALL_MS
+ * since it last drained or, if later, since its backlog began.
+ */
 static bool client_stalled(const struct attach_client *c, gint64 now)
 {
+	if (!client_ever_read(c))
+		return true;
 	return now - MAX(c->last_drain, c->queued_since) > ATTACH_STALL_MS * 1000;
 }
 
@@ -371,8 +396,10 @@ static bool client_offer(struct attach_client *c, const char *pkt, size_t len, G
 		do
 			n = send(c->fd, pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
-		if (n >= 0)
+		if (n >= 0) {
+			c->handed += len;
 			return true;
+		}
 		if (errno != EAGAIN) {
 			diag_debug("attach client went away: %s", g_strerror(errno));
 			client_drop(c);
