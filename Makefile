@@ -23,7 +23,7 @@ BUILD   ?= build
 CONMON_BIN ?= conmon/conmon
 WRAP_BIN   ?= wrapper/ctr-wrap
 
-PKG_CONMON := glib-2.0 libsystemd libseccomp
+PKG_CONMON := glib-2.0
 PKG_WRAP   := glib-2.0 yajl libseccomp libcap
 PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap
 

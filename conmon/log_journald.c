@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "conmon/diag.h"
+#include "conmon/lazy_lib.h"
 
 #define MESSAGE_EQ "MESSAGE="
 #define MESSAGE_EQ_LEN (sizeof(MESSAGE_EQ) - 1)
@@ -49,10 +50,23 @@ static const char *const own_fields[] = {
 	"CONTAINER_TAG", "CONTAINER_NAME",    "SYSLOG_IDENTIFIER", "CONTAINER_PARTIAL_MESSAGE",
 };
 
+static typeof(sd_journal_sendv) *sym_sd_journal_sendv;
+
+static int load_libsystemd(GError **err)
+{
+	static const struct lazy_sym syms[] = {
+		{ "sd_journal_sendv", (void **)&sym_sd_journal_sendv },
+	};
+
+	if (sym_sd_journal_sendv)
+		return 0;
+	return lazy_lib_load("libsystemd.so.0", syms, G_N_ELEMENTS(syms), err);
+}
+
 static int send_sd_journal(const struct iovec *iov, int n, void *data)
 {
 	(void)data;
-	return sd_journal_sendv(iov, n);
+	return sym_sd_journal_sendv(iov, n);
 }
 
 static bool check_label(const char *label, GError **err)
@@ -108,6 +122,8 @@ struct journald_log *journald_log_new(const struct journald_log_config *cfg, GEr
 	for (char *const *l = cfg->labels; l && *l; l++)
 		if (!check_label(*l, err))
 			return NULL;
+	if (load_libsystemd(err) < 0)
+		return NULL;
 
 	struct journald_log *j = g_new0(struct journald_log, 1);
 	j->cid_full = g_strconcat("CONTAINER_ID_FULL=", cfg->cid, NULL);

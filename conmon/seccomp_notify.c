@@ -18,6 +18,30 @@
 #include "common/unix_socket.h"
 #include "common/io.h"
 #include "conmon/diag.h"
+#include "conmon/lazy_lib.h"
+
+static struct {
+	typeof(seccomp_notify_alloc) *alloc;
+	typeof(seccomp_notify_free) *free;
+	typeof(seccomp_notify_receive) *receive;
+	typeof(seccomp_notify_respond) *respond;
+	typeof(seccomp_notify_id_valid) *id_valid;
+} libseccomp;
+
+static int load_libseccomp(GError **err)
+{
+	static const struct lazy_sym syms[] = {
+		{ "seccomp_notify_alloc", (void **)&libseccomp.alloc },
+		{ "seccomp_notify_free", (void **)&libseccomp.free },
+		{ "seccomp_notify_receive", (void **)&libseccomp.receive },
+		{ "seccomp_notify_respond", (void **)&libseccomp.respond },
+		{ "seccomp_notify_id_valid", (void **)&libseccomp.id_valid },
+	};
+
+	if (libseccomp.alloc)
+		return 0;
+	return lazy_lib_load("libseccomp.so.2", syms, G_N_ELEMENTS(syms), err);
+}
 
 /* The runtime's state document; anything past this is dropped. */
 #define PAYLOAD_MAX (64 * 1024)
@@ -427,7 +451,7 @@ static bool handle_notification(struct seccomp_agent *a, int fd)
 {
 	/* The kernel rejects a request buffer that is not zeroed. */
 	memset(a->req, 0, a->sizes.seccomp_notif);
-	if (seccomp_notify_receive(fd, a->req) < 0) {
+	if (libseccomp.receive(fd, a->req) < 0) {
 		/* libseccomp returns -ECANCELED; errno is the ioctl's. ENOENT: the target died meanwhile. */
 		if (errno == ENOENT || errno == EINTR)
 			return true;
@@ -436,10 +460,10 @@ static bool handle_notification(struct seccomp_agent *a, int fd)
 	}
 	if (ask_plugins(a, fd) == SECCOMP_PLUGIN_DELAYED_RESPONSE)
 		return true;
-	if (seccomp_notify_respond(fd, a->resp) < 0) {
+	if (libseccomp.respond(fd, a->resp) < 0) {
 		int saved = errno;
 		/* A target killed while we looked took its notification along: nothing to answer. */
-		if (saved == ENOENT || seccomp_notify_id_valid(fd, a->req->id) != 0)
+		if (saved == ENOENT || libseccomp.id_valid(fd, a->req->id) != 0)
 			diag_debug("seccomp notification %llu: target is gone", (unsigned long long)a->req->id);
 		else
 			diag_warn("Failed to answer seccomp notification: %s", g_strerror(saved));
@@ -635,7 +659,11 @@ struct seccomp_agent *seccomp_agent_new(const char *socket_path, const char *plu
 		seccomp_agent_free(a);
 		return NULL;
 	}
-	int rc = seccomp_notify_alloc(&a->req, &a->resp);
+	if (load_libseccomp(err) < 0) {
+		seccomp_agent_free(a);
+		return NULL;
+	}
+	int rc = libseccomp.alloc(&a->req, &a->resp);
 	if (rc < 0) {
 		cm_set_errno(err, -rc, "Failed to allocate seccomp notification buffers");
 		seccomp_agent_free(a);
@@ -664,7 +692,7 @@ void seccomp_agent_free(struct seccomp_agent *a)
 	g_ptr_array_unref(a->plugins);
 	g_ptr_array_unref(a->listeners);
 	if (a->req || a->resp)
-		seccomp_notify_free(a->req, a->resp);
+		libseccomp.free(a->req, a->resp);
 	g_free(a->name);
 	g_free(a->bundle);
 	g_free(a->config_path);
