@@ -66,7 +66,9 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 		return wrap_fail(err);
 	if (remove_after) {
 		_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, NULL);
-		if (lock >= 0 && !wrap_cleanup(ctx, st, true, &err))
+		/* From disk: the exit command may have deleted it from the runtime already. */
+		g_autoptr(ctr_state) cur = lock >= 0 ? state_load(ctx->root, st->id, NULL) : NULL;
+		if (cur && !wrap_cleanup(ctx, cur, true, &err))
 			return wrap_fail(err);
 	}
 	return code < 0 || code > 255 ? WRAP_EXIT_ERROR : code;

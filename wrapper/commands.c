@@ -169,21 +169,26 @@ static void release_parent_cgroup(void)
 	}
 }
 
-bool wrap_cleanup(struct wrap_ctx *ctx, const struct ctr_state *st, bool force_remove, GError **err)
+bool wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err)
 {
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	const char *del[] = { "delete", "--force", st->id, NULL };
 	GError *local = NULL;
+	bool was_deleted = st->deleted;
 
-	/* Already deleted is fine: cleanup may run twice (exit command and a foreground run). */
-	if (!mon_runtime_call(st->runtime, rt_root, del, NULL, &local)) {
-		g_debug("%s", local->message);
-		g_clear_error(&local);
+	/* Cleanup runs twice for a foreground --rm (exit command, then `run`): one delete is enough. */
+	if (!was_deleted) {
+		if (mon_runtime_call(st->runtime, rt_root, del, NULL, &local)) {
+			st->deleted = true;
+		} else {
+			g_debug("%s", local->message);
+			g_clear_error(&local);
+		}
+		release_parent_cgroup();
 	}
-	release_parent_cgroup();
 	if (force_remove || (st->rm && !st->attached))
 		return state_remove(ctx->root, st, err);
-	return true;
+	return was_deleted || !st->deleted || state_save(ctx->root, st, err);
 }
 
 /* `cleanup ID`: the monitor's exit command. Quiet when the container is already gone. */

@@ -61,7 +61,7 @@ char *wrap_conmon(struct wrap_ctx *ctx, GError **err);
 /* Resolve REF (name, id, id prefix) and load its state. */
 struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err);
 /* `runtime delete [-f] ID`, then remove the state when st->rm or force_remove. Idempotent. */
-bool wrap_cleanup(struct wrap_ctx *ctx, const struct ctr_state *st, bool force_remove, GError **err);
+bool wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err);
 
 /* The state plus what is only known now (status, exit code, finish time) as a JSON object. */
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty);

@@ -88,6 +88,8 @@ char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
 	yajl_gen_bool(g, st->tty);
 	gen_str(g, "attached");
 	yajl_gen_bool(g, st->attached);
+	gen_str(g, "deleted");
+	yajl_gen_bool(g, st->deleted);
 	yajl_gen_map_close(g);
 	yajl_gen_get_buf(g, &buf, &len);
 	out = g_strndup((const char *)buf, len);
@@ -159,6 +161,7 @@ struct ctr_state *ctr_state_from_json(const char *text, GError **err)
 	st->rm = tree_bool(root, "rm");
 	st->tty = tree_bool(root, "tty");
 	st->attached = tree_bool(root, "attached");
+	st->deleted = tree_bool(root, "deleted");
 	yajl_tree_free(root);
 	if (!st->id || !st->name) {
 		ctr_state_free(st);

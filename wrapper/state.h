@@ -42,6 +42,7 @@ struct ctr_state {
 	bool rm;		/* remove when it exits */
 	bool tty;
 	bool attached;		/* a foreground `run` will remove it itself (--rm) */
+	bool deleted;		/* the runtime has forgotten it; only our state is left */
 };
 
 void ctr_state_free(struct ctr_state *st);

@@ -48,6 +48,7 @@ static void test_json_roundtrip(void)
 	g_autofree char *json = NULL;
 	g_autoptr(GError) err = NULL;
 
+	st->deleted = true;
 	json = ctr_state_to_json(st, false);
 	back = ctr_state_from_json(json, &err);
 	g_assert_no_error(err);
@@ -58,6 +59,8 @@ static void test_json_roundtrip(void)
 	g_assert_null(back->log_path);
 	g_assert_cmpint(back->pid, ==, 1234);
 	g_assert_true(back->rm);
+	g_assert_true(back->deleted);
+	g_assert_false(back->attached);
 	g_assert_false(back->tty);
 	g_assert_null(ctr_state_from_json("{\"name\": \"x\"}", &err));
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
