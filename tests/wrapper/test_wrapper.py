@@ -267,6 +267,65 @@ def test_help(ctx):
     check_eq(res.returncode, 125, "unknown command")
 
 
+def _help_options(text):
+    """The options a GLib or ctr-wrap help text lists: -x and --long, without -h/--help."""
+    opts = set()
+    for m in re.finditer(r"(?m)^\s+(?:(-\w), )?(--[\w-]+)", text):
+        opts.update(o for o in m.groups() if o and o not in ("-h", "--help"))
+    return opts
+
+
+def _man_commands(man):
+    """The man page's COMMANDS section as {command: its subsection text}, roff escapes undone."""
+    text = re.sub(r"\\f[BIRP]", "", man.replace("\\-", "-"))
+    section = re.search(r"(?ms)^\.SH COMMANDS$(.*?)^\.SH ", text)
+    check(section, "docs/man/ctr-wrap.1 has no COMMANDS section")
+    parts = re.split(r'(?m)^\.SS "?(\S+)', section.group(1))
+    return dict(zip(parts[1::2], parts[2::2])), text
+
+
+@reg.test()
+def test_docs_consistent(ctx):
+    """Every command and option --help shows is in the man page and offered by the bash completion."""
+    top = os.path.dirname(os.path.dirname(HERE))
+    man = testlib.read_file(os.path.join(top, "docs", "man", "ctr-wrap.1"))
+    completion = os.path.join(top, "docs", "ctr-wrap.bash")
+    check(man is not None and os.path.isfile(completion), "docs/man/ctr-wrap.1 or docs/ctr-wrap.bash missing")
+    usage = ctx.ok("--help").out
+    commands = re.findall(r"(?m)^  ([a-z]+) ", usage.split("Commands:", 1)[1].split("\n\n", 1)[0])
+    check(len(commands) >= 11, "commands in --help: %r" % commands)
+    options = {"": _help_options(usage.split("Global options:", 1)[1])}
+    for cmd in commands:
+        options[cmd] = _help_options(ctx.ok(cmd, "--help").out)
+    check("--publish" in options["run"] and "--id" in options["spec"], "options parsed: %r" % options)
+
+    sections, man_text = _man_commands(man.decode())
+    check_eq(sorted(set(commands) - set(sections)), [], "commands missing from the man page's COMMANDS")
+    globals_text = re.search(r"(?ms)^\.SH GLOBAL OPTIONS$(.*?)^\.SH ", man_text)
+    check(globals_text, "the man page has no GLOBAL OPTIONS section")
+    for cmd, opts in options.items():
+        # spec documents the container options it shares with run under run.
+        text = globals_text.group(1) if not cmd else sections.get(cmd, "") + (sections["run"] if cmd == "spec" else "")
+        missing = sorted(o for o in opts if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), text))
+        check_eq(missing, [], "options of %r missing from its man page section" % (cmd or "ctr-wrap"))
+
+    # Ask the completion itself, in bash, the way readline would.
+    script = ['source "$1"',
+              'q() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _ctr_wrap;'
+              ' printf "%s\\n" "== $*" "${COMPREPLY[@]}"; }',
+              "q ctr-wrap ''", "q ctr-wrap -"] + ["q ctr-wrap %s -" % c for c in commands]
+    res = testlib.run(["bash", "-c", "\n".join(script), "bash", completion], timeout=30)
+    check_eq(res.returncode, 0, "bash completion run %r" % res)
+    replies = {}
+    for block in res.out.split("== ")[1:]:
+        query, _, rest = block.partition("\n")
+        replies[query] = set(rest.split())
+    check_eq(sorted(set(commands) - replies.get("ctr-wrap ", set())), [], "commands the completion does not offer")
+    for cmd, opts in options.items():
+        query = "ctr-wrap %s -" % cmd if cmd else "ctr-wrap -"
+        check_eq(sorted(opts - replies.get(query, set())), [], "options the completion does not offer for %r" % query)
+
+
 @reg.test()
 def test_monitor_lost(ctx):
     cid = ctx.run_d("/bin/sleep", "100", name="lost")
