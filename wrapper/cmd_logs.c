@@ -123,13 +123,39 @@ static bool container_done(struct wrap_ctx *ctx, const char *id)
 	return !st || state_status(ctx->root, st, NULL) >= CTR_EXITED;
 }
 
+/*
+ * The monitor replaces the log with a new file when it hits --log-size-max (and
+ * kubelet-style rotation renames it): once the old file is read to its end, go on
+ * with whatever file the path names now. Also picks up a log that did not exist yet.
+ */
+static bool reopen_if_replaced(struct log_reader *r, const char *path, GError **err)
+{
+	struct stat now, cur;
+	int fd;
+
+	if (stat(path, &now) < 0 || fstat(r->fd, &cur) < 0 || (now.st_dev == cur.st_dev && now.st_ino == cur.st_ino))
+		return true;
+	/* Nothing more goes to the old file once its name is taken: finish it first. */
+	if (!read_available(r, err))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || (cm_set_errno(err, errno, "open %s", path), false);
+	close(r->fd);
+	r->fd = fd;
+	g_string_truncate(r->line, 0);
+	return read_available(r, err);
+}
+
 static bool follow(struct wrap_ctx *ctx, const struct ctr_state *st, struct log_reader *r, GError **err)
 {
 	_cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	g_autofree char *exits = state_exit_dir(ctx->root, st->id);
+	g_autofree char *log_dir = g_path_get_dirname(st->log_path);
 
+	/* The directory, not the file: the file may be replaced under its name. */
 	if (ino >= 0) {
-		inotify_add_watch(ino, st->log_path, IN_MODIFY);
+		inotify_add_watch(ino, log_dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
 		inotify_add_watch(ino, exits, IN_CREATE | IN_MOVED_TO);
 	}
 	for (;;) {
@@ -138,7 +164,7 @@ static bool follow(struct wrap_ctx *ctx, const struct ctr_state *st, struct log_
 		struct pollfd p = { .fd = ino, .events = POLLIN };
 		char drain[4096];
 
-		if (!read_available(r, err))
+		if (!read_available(r, err) || !reopen_if_replaced(r, st->log_path, err))
 			return false;
 		if (done || r->broken_pipe) {
 			flush_partial(r);

@@ -70,8 +70,9 @@ static char *now_rfc3339(void)
 }
 
 static char **build_monitor_argv(struct wrap_ctx *ctx, const char *conmon, const struct ctr_state *st,
-				 const struct run_opts *r, bool tty)
+				 const struct run_opts *r, const struct spec_opts *so)
 {
+	bool tty = so->tty;
 	GPtrArray *a = g_ptr_array_new();
 	g_autofree char *dir = state_ctr_dir(ctx->root, st->id);
 
@@ -112,6 +113,11 @@ static char **build_monitor_argv(struct wrap_ctx *ctx, const char *conmon, const
 	ADD("--root");
 	ADD("--runtime-arg");
 	g_ptr_array_add(a, state_runtime_root(ctx->root));
+	/* A slice:prefix:name cgroupsPath; later runtime calls read the driver from the runtime's state. */
+	if (so->cgroup_systemd) {
+		ADD("--runtime-arg");
+		ADD("--systemd-cgroup");
+	}
 	ADD("--conmon-pidfile");
 	ADDF("%s/conmon.pid", dir);
 	ADD("--exit-command");
@@ -163,9 +169,9 @@ struct launch {
 };
 
 static bool launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_state *st, const struct run_opts *r,
-			   bool tty, struct launch *l, GError **err)
+			   const struct spec_opts *so, struct launch *l, GError **err)
 {
-	g_auto(GStrv) argv = build_monitor_argv(ctx, conmon, st, r, tty);
+	g_auto(GStrv) argv = build_monitor_argv(ctx, conmon, st, r, so);
 	g_autofree char *message = NULL;
 	g_autofree char *pidfile = g_build_filename(ctx->root, st->id, "conmon.pid", NULL);
 	int data = 0;
@@ -283,7 +289,7 @@ static bool launch(struct run_job *j, int *sock, GError **err)
 		g_ptr_array_add(ps, NULL);
 		st->ports = (char **)g_ptr_array_free(ps, FALSE);
 	}
-	if (!launch_monitor(j->ctx, j->conmon, st, &j->r, j->so.tty, &j->l, err))
+	if (!launch_monitor(j->ctx, j->conmon, st, &j->r, &j->so, &j->l, err))
 		return false;
 	if (!start_forwarder(&j->l, st, &fwd, err) || !save_locked(j->ctx, st, err))
 		return false;

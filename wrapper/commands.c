@@ -227,7 +227,8 @@ static void usage(FILE *out)
 	fputs("\nGlobal options:\n"
 	      "  --root DIR         state directory (default " STATE_DEFAULT_ROOT ")\n"
 	      "  --runtime RUNTIME  runc, crun or a path (default: the first of runc, crun that works)\n"
-	      "  --conmon PATH      the monitor (default: the one installed with ctr-wrap, else /usr/bin/conmon)\n"
+	      "  --conmon PATH      the monitor (default: the one installed with ctr-wrap, or built beside it,\n"
+	      "                     else /usr/bin/conmon)\n"
 	      "  -h, --help         show this help\n"
 	      "  --version          show the version\n\n"
 	      "Run `ctr-wrap COMMAND --help` for a command's options.\n",

@@ -257,6 +257,17 @@ static char *name_link(const char *root, const char *name)
 	return g_build_filename(root, "names", name, NULL);
 }
 
+/* podman's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]*: a name is also a file name under names/. */
+static bool name_valid(const char *name)
+{
+	if (!g_ascii_isalnum(name[0]))
+		return false;
+	for (const char *p = name + 1; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr("_.-", *p))
+			return false;
+	return strlen(name) <= NAME_MAX;
+}
+
 bool state_create(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *link = name_link(root, st->name);
@@ -265,8 +276,10 @@ bool state_create(const char *root, const struct ctr_state *st, GError **err)
 	g_autofree char *lockf = g_build_filename(dir, "lock", NULL);
 	_cleanup_close_ int lock = -1;
 
-	if (strchr(st->name, '/') || st->name[0] == '.' || !st->name[0])
-		return cm_set_error(err, EINVAL, "invalid name \"%s\" (use letters, digits, '_', '-', '.')", st->name),
+	if (!name_valid(st->name))
+		return cm_set_error(err, EINVAL,
+				    "invalid name \"%s\" (start with a letter or digit, then letters, digits, '_', '-', '.')",
+				    st->name),
 		       false;
 	lock = state_lock_root(root, err);
 	if (lock < 0)

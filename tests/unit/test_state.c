@@ -135,6 +135,15 @@ static void test_name_clash(void)
 	g_assert_false(g_file_test(dir_b, G_FILE_TEST_EXISTS));
 	g_assert_false(state_create(root, bad, &err));
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+	for (const char *const *n = (const char *const[]){ "we\"ird", "-x", ".x", "_x", "a b", "", NULL }; *n; n++) {
+		g_autoptr(ctr_state) odd = new_state(root, ID_B, *n, "t3");
+		g_clear_error(&err);
+		g_assert_false(state_create(root, odd, &err));
+		g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+	}
+	g_autoptr(ctr_state) fine = new_state(root, ID_B, "Web_1.a-b", "t4");
+	g_clear_error(&err);
+	g_assert_true(state_create(root, fine, &err));
 	g_assert_true(state_rm_rf(root, NULL));
 }
 

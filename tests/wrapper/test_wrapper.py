@@ -154,6 +154,35 @@ def test_logs_follow_ends_with_container(ctx):
 
 
 @reg.test()
+def test_logs_follow_across_size_limit(ctx):
+    """The monitor replaces a log that hits max-size with a new file: -f goes on reading the new one."""
+    script = ("i=100; while [ $i -lt 400 ]; do echo line$i-%s; i=$((i+1)); sleep 0.005; done; echo END"
+              % ("padding-" * 7))
+    res = ctx.ok("run", "-d", "--name", "big", "--log-opt", "max-size=8k", ctx.rootfs, "/bin/sh", "-c", script)
+    check(res.out.strip(), "run -d printed no id")
+    res = ctx.w("logs", "-f", "big", timeout=30)
+    check_eq(res.returncode, 0, "logs -f exit %r" % res)
+    lines = res.out.splitlines()
+    check(lines and lines[-1] == "END", "logs -f stopped before END: last lines %r" % lines[-3:])
+    nums = [int(line[4:7]) for line in lines[:-1]]
+    check_eq(nums, sorted(set(nums)), "lines out of order or repeated")
+    check(len(nums) >= 150, "logs -f saw only %d of 300 lines" % len(nums))
+
+
+@reg.test()
+def test_cgroup_parent_slice_uses_systemd_driver(ctx):
+    """A NAME.slice parent is handed to the runtime's systemd cgroup driver, not made a literal directory."""
+    res = ctx.w("run", "--rm", "--cgroup-parent", "machine.slice", ctx.rootfs, "/bin/cat", "/proc/self/cgroup")
+    if os.path.isdir("/run/systemd/system"):
+        check_eq(res.returncode, 0, "run under systemd %r" % res)
+        check("machine.slice/" in res.out, "cgroup not under machine.slice: %r" % res.out)
+    else:
+        check_eq(res.returncode, 126, "exit code without systemd %r" % res)
+        check("systemd" in res.err, "error does not name systemd: %r" % res.err)
+    check_eq(container_dirs(ctx), [], "state left behind")
+
+
+@reg.test()
 def test_ps_running_then_exited(ctx):
     cid = ctx.run_d("/bin/sh", "-c", "sleep 1.5", name="pss")
     running = [c for c in ctx.ps() if c["Id"] == cid]
