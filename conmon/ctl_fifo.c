@@ -169,9 +169,6 @@ static int fifo_open(struct fifo *f, const char *dir, GError **err)
 	f->rfd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (f->rfd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s for reading", f->path);
-	/* mkfifo's mode went through the umask. */
-	if (fchmod(f->rfd, 0660) < 0)
-		return cm_set_errno(err, errno, "Failed to change permissions of %s", f->path);
 	f->wfd = open(f->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (f->wfd < 0)
 		return cm_set_errno(err, errno, "Failed to open %s for writing", f->path);
