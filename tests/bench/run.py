@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """make bench: our monitor against the reference, side by side in one run.
 
-Each scenario runs a real runc container under both monitors (started with
+Each scenario runs real runc containers under both monitors (started with
 --sync so the monitor is our child and its CPU time comes from wait4) and
-reports ratios. Results go to docs/performance.md and docs/perf-*.png.
+reports ratios. Results go to docs/performance.md and docs/perf-*.png;
+`--scenarios idle200` (or any comma list) runs only some, into build/bench/.
 """
 import argparse
+import contextlib
 import ctypes
 import json
 import os
 import resource
+import select
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -29,9 +33,10 @@ def sh(*argv, **kw):
 
 
 def build_rootfs(path, data_bytes):
+    """The busybox rootfs; with data_bytes, also /data of that many 80-byte lines."""
     sh("sh", os.path.join(TOP, "tests/lib/mkrootfs.sh"), path, stdout=subprocess.DEVNULL)
     data = os.path.join(path, "data")
-    if not os.path.exists(data) or os.path.getsize(data) != data_bytes:
+    if data_bytes is not None and (not os.path.exists(data) or os.path.getsize(data) != data_bytes):
         block = LINE * (1 << 14)
         with open(data, "wb") as f:
             left = data_bytes
@@ -42,10 +47,24 @@ def build_rootfs(path, data_bytes):
     return data
 
 
+_SPEC = []
+
+
+def runc_spec():
+    """runc's default config.json, made once (a `runc spec` per container adds up at 200)."""
+    if not _SPEC:
+        tmp = tempfile.mkdtemp(prefix="spec-")
+        try:
+            sh("runc", "spec", "--bundle", tmp)
+            with open(os.path.join(tmp, "config.json")) as f:
+                _SPEC.append(f.read())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return json.loads(_SPEC[0])
+
+
 def make_bundle(tmp, rootfs, args):
-    sh("runc", "spec", "--bundle", tmp)
-    with open(os.path.join(tmp, "config.json")) as f:
-        cfg = json.load(f)
+    cfg = runc_spec()
     cfg["root"] = {"path": rootfs, "readonly": True}
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = args
@@ -56,20 +75,29 @@ def make_bundle(tmp, rootfs, args):
 
 
 class Run:
-    """One container under one monitor, driven the way podman drives it."""
+    """One container under one monitor, driven the way podman drives it.
 
-    def __init__(self, monitor, rootfs, args, log, extra=()):
-        self.tmp = tempfile.mkdtemp(prefix="bench-")
+    log is the -l value, or a function of the bundle dir returning it. state: a runc root
+    shared by several containers (default: one in the bundle dir). With wait=False the
+    caller collects the sync message itself (created(), or select() on .sync first)."""
+
+    def __init__(self, monitor, rootfs, args, log, extra=(), state=None, parent=None, wait=True):
+        self.tmp = tempfile.mkdtemp(prefix="bench-", dir=parent)
+        self.proc = None
+        self.sync = None
         self.cg = make_bundle(self.tmp, rootfs, args)
         self.cid = "bench%d" % time.monotonic_ns()
-        self.state = os.path.join(self.tmp, "state")
+        self.state = state or os.path.join(self.tmp, "state")
         self.exits = os.path.join(self.tmp, "exits")
         os.mkdir(self.exits)
+        if callable(log):
+            log = log(self.tmp)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         rd, wr = os.pipe()
         hi_sync, hi_start = os.dup(theirs.fileno()), os.dup(rd)
 
         def place():
+            os.setpgid(0, 0)  # podman's Setpgid: a Ctrl-C at the terminal reaches only the bench
             os.dup2(hi_sync, 3)
             os.dup2(hi_start, 4)
 
@@ -77,15 +105,33 @@ class Run:
                 "-b", self.tmp, "-p", os.path.join(self.tmp, "pidfile"), "--exit-dir", self.exits, "--full-attach",
                 "--runtime-arg", "--root", "--runtime-arg", self.state, "-l", log, "--sync"] + list(extra)
         env = {"PATH": os.environ["PATH"], "_OCI_SYNCPIPE": "3", "_OCI_STARTPIPE": "4"}
-        self.proc = subprocess.Popen(argv, env=env, preexec_fn=place, pass_fds=(3, 4, hi_sync, hi_start),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for fd in (hi_sync, hi_start, rd):
-            os.close(fd)
-        theirs.close()
-        os.write(wr, b"\0")
-        os.close(wr)
-        msg = json.loads(ours.recv(4096))
-        ours.close()
+        try:
+            self.proc = subprocess.Popen(argv, env=env, preexec_fn=place, pass_fds=(3, 4, hi_sync, hi_start),
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            for fd in (hi_sync, hi_start, rd):
+                os.close(fd)
+            theirs.close()
+        self.sync = ours
+        try:
+            os.write(wr, b"\0")
+        finally:
+            os.close(wr)
+        if wait:
+            try:
+                self.created()
+            except BaseException:
+                self.cleanup()
+                raise
+
+    def created(self):
+        """Read the sync message (after the monitor's `runc create`); sets self.pid."""
+        try:
+            raw = self.sync.recv(4096)
+        finally:
+            self.sync.close()
+            self.sync = None
+        msg = json.loads(raw) if raw else {}
         if msg.get("data", -1) <= 0:
             raise RuntimeError("create failed: %r" % msg)
         self.pid = msg["data"]
@@ -102,10 +148,16 @@ class Run:
         return status
 
     def cleanup(self):
-        if self.proc.poll() is None:
+        if self.sync:
+            self.sync.close()
+            self.sync = None
+        if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         subprocess.run(["runc", "--root", self.state, "delete", "-f", self.cid], stderr=subprocess.DEVNULL)
+        self.remove_files()
+
+    def remove_files(self):
         for ctrl in os.listdir("/sys/fs/cgroup"):
             p = "/sys/fs/cgroup/%s%s" % (ctrl, self.cg)
             if os.path.isdir(p):
@@ -179,7 +231,17 @@ def bench_run_latency(conmon, wrapper, rootfs, runs):
     try:
         make_bundle(tmp, rootfs, ["/bin/true"])
         state = os.path.join(tmp, "state")
-        res = {"runc": timed(["runc", "--root", state, "run", "--bundle", tmp, "lat%d" % os.getpid()], runs)}
+        # The same config.json ctr-wrap runs (its seccomp profile costs runc ~14 ms), and runc spec's own.
+        same = os.path.join(tmp, "same")
+        os.mkdir(same)
+        cfg = json.loads(subprocess.run([wrapper, "spec", rootfs, "/bin/true"], check=True,
+                                        stdout=subprocess.PIPE).stdout)
+        cfg["linux"]["cgroupsPath"] = "/ctrbench-lat-%d" % os.getpid()
+        with open(os.path.join(same, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        res = {"runc": timed(["runc", "--root", state, "run", "--bundle", same, "lat%d" % os.getpid()], runs),
+               "runc (runc spec defaults)": timed(["runc", "--root", state, "run", "--bundle", tmp,
+                                                   "latd%d" % os.getpid()], runs)}
         res["ctr-wrap"] = timed([wrapper, "--root", os.path.join(tmp, "cw"), "--conmon", conmon, "run", "--rm",
                                  rootfs, "/bin/true"], runs)
         conf = os.path.join(tmp, "containers.conf")
@@ -226,11 +288,13 @@ def smaps(pid):
 
 
 def switches(pid):
+    """Voluntary + involuntary context switches of every thread of pid (status counts one task)."""
     total = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if "ctxt_switches" in line:
-                total += int(line.split()[1])
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if "ctxt_switches" in line:
+                    total += int(line.split()[1])
     return total
 
 
@@ -249,15 +313,178 @@ def bench_idle(monitor, rootfs, seconds):
             "private_dirty_kb": mem.get("Private_Dirty", 0), "wakeups": wakeups}
 
 
+class Deferred:
+    """SIGINT/SIGTERM held off while cleaning up, raised as KeyboardInterrupt afterwards."""
+
+    def __enter__(self):
+        self.got = None
+        self.old = {sig: signal.signal(sig, self._note) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _note(self, signum, frame):
+        self.got = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+        if self.got and not exc[0]:
+            raise KeyboardInterrupt
+        return False
+
+
+def run_many(argvs, width, timeout=60):
+    """Run commands width at a time (polled: os.wait() would take the monitors' statuses)."""
+    pending, active, failed = list(argvs), [], []
+    deadline = time.monotonic() + timeout
+    try:
+        while pending or active:
+            while pending and len(active) < width:
+                argv = pending.pop(0)
+                active.append((argv, subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                      process_group=0)))
+            time.sleep(0.002)
+            for item in list(active):
+                if item[1].poll() is not None:
+                    active.remove(item)
+                    if item[1].returncode:
+                        failed.append(item[0])
+            if time.monotonic() > deadline:
+                raise RuntimeError("%d commands still running after %ds" % (len(active), timeout))
+    finally:
+        for _, p in active:
+            p.kill()
+            p.wait()
+    return failed
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def start_many(monitor, rootfs, count, width, state, parent, runs, timeout):
+    """count `sleep 1000` containers, at most width being created or started at a time. Every
+    Run goes into runs as soon as it exists, so the caller can clean up after any error."""
+    log = lambda tmp: "k8s-file:" + os.path.join(tmp, "ctr.log")  # noqa: E731
+    creating, starting, made = [], [], 0
+    deadline = time.monotonic() + timeout
+    while made < count or creating or starting:
+        while made < count and len(creating) + len(starting) < width:
+            r = Run(monitor, rootfs, ["/bin/sleep", "1000"], log, state=state, parent=parent, wait=False)
+            runs.append(r)
+            creating.append(r)
+            made += 1
+        ready, _, _ = select.select([r.sync for r in creating], [], [], 0.002) if creating else ([], [], [])
+        if not creating:
+            time.sleep(0.002)
+        for r in [r for r in creating if r.sync in ready]:
+            creating.remove(r)
+            r.created()
+            r.t0 = time.monotonic()
+            r.starter = subprocess.Popen(["runc", "--root", state, "start", r.cid], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, process_group=0)
+            starting.append(r)
+        for r in list(starting):
+            if r.starter.poll() is not None:
+                starting.remove(r)
+                err = r.starter.stderr.read()
+                r.starter.stderr.close()
+                if r.starter.returncode:
+                    raise RuntimeError("runc start %s: %s" % (r.cid, err.decode(errors="replace").strip()))
+        if time.monotonic() > deadline:
+            raise RuntimeError("only %d of %d containers started within %ds" % (made - len(creating) - len(starting),
+                                                                              count, timeout))
+    # Running = the container's init has exec'd sleep.
+    while any(comm(r.pid) != "sleep" for r in runs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("containers not running within %ds" % timeout)
+        time.sleep(0.05)
+    dead = [r.cid for r in runs if r.proc.poll() is not None]
+    if dead:
+        raise RuntimeError("%d monitors exited early, e.g. %s" % (len(dead), dead[0]))
+
+
+def stop_many(runs, state, width):
+    """runc delete -f every container in the state dir (even one whose Run never finished), reap
+    the monitors (each exits once its container is gone), remove cgroups and files."""
+    for r in runs:
+        if r.sync:
+            r.sync.close()
+            r.sync = None
+        starter = getattr(r, "starter", None)
+        if starter:
+            if starter.poll() is None:
+                starter.kill()
+            starter.wait()
+            starter.stderr.close()
+    cids = {r.cid for r in runs}
+    if os.path.isdir(state):
+        cids.update(os.listdir(state))
+    failed = run_many([["runc", "--root", state, "delete", "-f", cid] for cid in sorted(cids)], width, timeout=120)
+    if failed:
+        print("warning: runc delete -f failed for %d containers, e.g. %s" % (len(failed), failed[0][-1]),
+              file=sys.stderr)
+    deadline = time.monotonic() + 10
+    for r in runs:
+        try:
+            r.proc.wait(max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            r.proc.kill()
+            r.proc.wait()
+    for r in runs:
+        r.remove_files()
+    # Orphans handed to us as subreaper (a runc init whose runc was killed): reap, now that
+    # every Popen of ours has its status.
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+
+
+def bench_idle_many(monitor, rootfs, count, seconds, width):
+    """count idle containers through one monitor binary each: total and mean memory and wakeups."""
+    parent = tempfile.mkdtemp(prefix="bench-idle%d-" % count)
+    state = os.path.join(parent, "state")
+    runs = []
+    try:
+        t0 = time.monotonic()
+        start_many(monitor, rootfs, count, width, state, parent, runs, timeout=120)
+        started = time.monotonic() - t0
+        time.sleep(0.5)
+        pids = [r.proc.pid for r in runs]
+        before = sum(switches(pid) for pid in pids)
+        time.sleep(seconds)
+        wakeups = sum(switches(pid) for pid in pids) - before
+        mems = [smaps(pid) for pid in pids]
+        if any(r.proc.poll() is not None for r in runs):
+            raise RuntimeError("a monitor exited while idle")
+    finally:
+        with Deferred():
+            t1 = time.monotonic()
+            stop_many(runs, state, width * 2)
+            shutil.rmtree(parent, ignore_errors=True)
+            stopped = time.monotonic() - t1
+    res = {"count": count, "start_s": started, "stop_s": stopped, "wakeups": wakeups}
+    for key, field in (("pss_kb", "Pss"), ("private_dirty_kb", "Private_Dirty"), ("rss_kb", "Rss")):
+        res[key] = sum(m.get(field, 0) for m in mems)
+    for key in ("pss_kb", "private_dirty_kb", "wakeups"):
+        res["mean_" + key] = res[key] / count
+    return res
+
+
 def plot(results, path):
-    if not shutil.which("gnuplot"):
+    o, r = results["ours"], results["reference"]
+    bars = [(label, key, what) for label, key, what in (("log wall", "log", "wall"), ("log CPU", "log", "cpu"),
+                                                        ("attach wall", "attach", "wall"),
+                                                        ("attach CPU", "attach", "cpu")) if key in o]
+    if not bars or not shutil.which("gnuplot"):
         return False
     dat = path + ".dat"
-    o, r = results["ours"], results["reference"]
     with open(dat, "w") as f:
         f.write("# metric ours reference\n")
-        for label, key, what in (("log wall", "log", "wall"), ("log CPU", "log", "cpu"),
-                                 ("attach wall", "attach", "wall"), ("attach CPU", "attach", "cpu")):
+        for label, key, what in bars:
             f.write('"%s" %f %f\n' % (label, o[key][what], r[key][what]))
     script = """set terminal png size 720,400
 set output '%s'
@@ -278,15 +505,9 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
-def write_report(results, out):
-    o, r = results["ours"], results["reference"]
+def report_log(results, o, r):
     floor = results["floor_wall"]
-    lines = [
-        "# Performance",
-        "",
-        "Generated by `make bench` (tests/bench/run.py) on %s: our monitor and Debian's conmon 2.1.6 in one"
-        " run, same container, same machine. Ratios matter; absolute seconds depend on the machine." % results["when"],
-        "",
+    return [
         "## Log throughput (k8s-file)",
         "",
         "A container `cat`s %s of 80-byte lines to stdout; the monitor writes the k8s-file log."
@@ -303,6 +524,11 @@ def write_report(results, out):
         "",
         "Goals (issue): wall <= 0.4x conmon, CPU <= 0.3x conmon, wall <= 1.3x floor.",
         "",
+    ]
+
+
+def report_idle(results, o, r):
+    lines = [
         "## Idle monitor",
         "",
         "One container running `sleep`; memory from /proc/PID/smaps_rollup, wakeups = context switches"
@@ -314,8 +540,35 @@ def write_report(results, out):
     for key, label in (("rss_kb", "RSS (KiB)"), ("pss_kb", "PSS (KiB)"), ("private_dirty_kb", "private dirty (KiB)"),
                        ("wakeups", "wakeups")):
         lines.append("| %s | %d | %d | %.2f |" % (label, o["idle"][key], r["idle"][key], ratio(o["idle"][key], r["idle"][key])))
-    lines += ["", "Goals (issue): private dirty <= 0.6x conmon, PSS <= conmon, 0 wakeups.", ""]
-    lines += [
+    return lines + ["", "Goals (issue): private dirty <= 0.6x conmon, PSS <= conmon, 0 wakeups.", ""]
+
+
+def report_idle_many(results, o, r):
+    oi, ri = o["idle_many"], r["idle_many"]
+    lines = [
+        "## %d idle containers" % oi["count"],
+        "",
+        "%d containers running `sleep 1000`, each with its own monitor and a k8s-file log, all through one"
+        " monitor binary (then the other; started %d at a time). Over %d s once all run: memory summed over"
+        " every monitor's /proc/PID/smaps_rollup, wakeups = context switches of all monitors. PSS splits the"
+        " shared pages among the monitors, so its total is what the host pays for all of them." % (
+            oi["count"], results["idle_many_width"], results["idle_seconds"]),
+        "",
+        "| | ours | conmon 2.1.6 | ours / conmon |",
+        "|---|---|---|---|",
+    ]
+    for key, label, fmt in (("pss_kb", "total PSS (KiB)", "%d"),
+                            ("private_dirty_kb", "total private dirty (KiB)", "%d"),
+                            ("wakeups", "total wakeups", "%d"), ("mean_pss_kb", "PSS per monitor (KiB)", "%.1f"),
+                            ("mean_private_dirty_kb", "private dirty per monitor (KiB)", "%.1f"),
+                            ("mean_wakeups", "wakeups per monitor", "%.2f"),
+                            ("start_s", "start all (s, mostly runc)", "%.1f")):
+        lines.append(("| %s | " + fmt + " | " + fmt + " | %.2f |") % (label, oi[key], ri[key], ratio(oi[key], ri[key])))
+    return lines + [""]
+
+
+def report_attach(results, o, r):
+    return [
         "## Attach throughput",
         "",
         "The container `cat`s %s to stdout with `-l none`; one SEQPACKET client, connected before `runc start`"
@@ -332,87 +585,163 @@ def write_report(results, out):
         " both figures.",
         "",
     ]
-    lat = results.get("latency")
-    if lat:
-        lines += [
-            "## Run latency",
-            "",
-            "`/bin/true` in a fresh container, median of %d: `ctr-wrap run --rm` (through our monitor) against bare"
-            " `runc run` of the same bundle and `podman run --rm --rootfs` (also through our monitor)." % results["runs_latency"],
-            "",
-            "| | wall (ms) | / runc |",
-            "|---|---|---|",
-        ]
-        for key in ("runc", "ctr-wrap", "podman"):
-            if key in lat:
-                lines.append("| %s | %.0f | %.2f |" % (key, lat[key] * 1000, ratio(lat[key], lat["runc"])))
-        lines += ["", "Goal (issue): ctr-wrap <= 1.3x bare runc, far below podman.", ""]
-    if results.get("plot"):
-        lines += ["![log throughput](%s)" % os.path.basename(results["plot"]), ""]
-    lines += [
-        "## Reading the figures",
+
+
+def report_latency(results, lat):
+    lines = [
+        "## Run latency",
         "",
-        "- The k8s-file log is about 1.6x the container's bytes (a 45-byte prefix per 80-byte line), and the"
-        " floor writes only the container's bytes: part of the gap to the floor is the kernel copying the"
-        " larger file. Our monitor makes one read (256 KiB) and one write per chunk, one timestamp per read.",
-        "- Run latency: `ctr-wrap run` works the way an engine does, `runtime create`, `runtime start` and"
-        " `runtime delete` (three runtime processes, plus the monitor), where bare `runc run` is one process.",
-        "- Idle memory is dominated by the shared libraries both monitors map (glib, libsystemd,"
-        " libseccomp); the private dirty figures are within a few KiB of each other.",
+        "`/bin/true` in a fresh container, median of %d: `ctr-wrap run --rm` (through our monitor) against bare"
+        " `runc run` of the same config.json (`ctr-wrap spec` output, with its seccomp profile), of `runc spec`'s"
+        " default config (no seccomp), and `podman run --rm --rootfs` (also through our monitor)."
+        % results["runs_latency"],
+        "",
+        "| | wall (ms) | / runc |",
+        "|---|---|---|",
+    ]
+    for key in ("runc", "runc (runc spec defaults)", "ctr-wrap", "podman"):
+        if key in lat:
+            lines.append("| %s | %.0f | %.2f |" % (key, lat[key] * 1000, ratio(lat[key], lat["runc"])))
+    return lines + ["", "Goal (issue): ctr-wrap <= 1.3x bare runc, far below podman.", ""]
+
+
+def write_report(results, out):
+    """The sections of the scenarios that ran, in a fixed order."""
+    o, r = results["ours"], results["reference"]
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `make bench` (tests/bench/run.py) on %s: our monitor and Debian's conmon 2.1.6 in one"
+        " run, same container, same machine. Ratios matter; absolute seconds depend on the machine." % results["when"],
         "",
     ]
+    if "log" in o:
+        lines += report_log(results, o, r)
+    if "idle" in o:
+        lines += report_idle(results, o, r)
+    if "idle_many" in o:
+        lines += report_idle_many(results, o, r)
+    if "attach" in o:
+        lines += report_attach(results, o, r)
+    if results.get("latency"):
+        lines += report_latency(results, results["latency"])
+    if results.get("plot"):
+        lines += ["![log throughput](%s)" % os.path.basename(results["plot"]), ""]
+    lines += ["## Reading the figures", ""]
+    if "log" in o:
+        lines.append("- The k8s-file log is about 1.6x the container's bytes (a 45-byte prefix per 80-byte line), and"
+                     " the floor writes only the container's bytes: part of the gap to the floor is the kernel copying"
+                     " the larger file. Our monitor makes one read (256 KiB) and one write per chunk, one timestamp"
+                     " per read.")
+    if results.get("latency"):
+        lines.append("- Run latency: `ctr-wrap run` works the way an engine does, `runtime create`, `runtime start`"
+                     " and `runtime delete` (three runtime processes, plus the monitor), where bare `runc run` is one"
+                     " process. The three alone, from a shell script, take about 1.25x one `runc run`.")
+    if "idle" in o or "idle_many" in o:
+        lines.append("- Idle memory: a lone monitor's RSS and PSS are dominated by the shared libraries both monitors"
+                     " map (glib, libsystemd, libseccomp). PSS divides those pages among every process mapping them,"
+                     " so with many monitors the PSS per monitor approaches its private dirty memory, the part each"
+                     " monitor really adds.")
+    lines.append("")
     with open(out, "w") as f:
         f.write("\n".join(lines))
+
+
+SCENARIOS = ("log", "attach", "idle", "idle200", "latency")
+
+
+def parse_scenarios(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return set(SCENARIOS)
+    bad = [n for n in names if n not in SCENARIOS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError("unknown scenario %s (choose from %s, or all)" % (
+            ", ".join(bad) or "(none)", ",".join(SCENARIOS)))
+    return set(names)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--conmon", required=True)
     ap.add_argument("--reference", default="/usr/bin/conmon")
+    ap.add_argument("--scenarios", type=parse_scenarios, default=set(SCENARIOS), metavar="LIST",
+                    help="comma list of %s (default: all); a subset writes to build/bench/ unless --out"
+                    % ",".join(SCENARIOS))
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--idle-seconds", type=int, default=10)
+    ap.add_argument("--idle-count", type=int, default=200, help="containers in the idle200 scenario")
+    ap.add_argument("--idle-width", type=int, default=4, help="idle200: containers being started at a time")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--wrapper", default=os.path.join(TOP, "wrapper/ctr-wrap"))
     ap.add_argument("--latency-runs", type=int, default=10)
-    ap.add_argument("--out", default=os.path.join(TOP, "docs/performance.md"))
+    ap.add_argument("--out")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("make bench: needs root (runs real containers)")
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: reap what the monitors leave
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+    signal.signal(signal.SIGTERM, _interrupt)  # run the cleanups, as on Ctrl-C
 
     work = os.path.join(TOP, "build", "bench")
     os.makedirs(work, exist_ok=True)
+    scen = args.scenarios
+    if args.out is None:
+        # A partial run must not replace the committed report.
+        args.out = os.path.join(TOP, "docs/performance.md") if scen == set(SCENARIOS) else os.path.join(
+            work, "performance.md")
     rootfs = os.path.join(work, "rootfs")
-    data = build_rootfs(rootfs, args.size_mib << 20)
+    big = scen & {"log", "attach"}
+    data = build_rootfs(rootfs, args.size_mib << 20 if big else None)
     results = {"when": time.strftime("%Y-%m-%d"), "size_label": "%d MiB" % args.size_mib,
-               "idle_seconds": args.idle_seconds}
+               "idle_seconds": args.idle_seconds, "runs": args.runs}
     monitors = {"ours": os.path.abspath(args.conmon), "reference": args.reference}
-    results["runs"] = args.runs
-    floors, logs = [], {name: [] for name in monitors}
-    for _ in range(args.runs):
-        floors.append(bench_floor(data, work))
-        for name, path in monitors.items():
-            logs[name].append(bench_log(path, rootfs, args.size_mib << 20, work))
-    results["floor_wall"] = statistics.median(floors)
-    for name, path in monitors.items():
-        runs = logs[name]
-        attach = [bench_attach(path, rootfs, args.size_mib << 20) for _ in range(args.runs)]
-        results[name] = {"log": {key: statistics.median(run[key] for run in runs) for key in runs[0]},
-                         "attach": {key: statistics.median(run[key] for run in attach) for key in attach[0]},
-                         "idle": bench_idle(path, rootfs, args.idle_seconds)}
-        print("%-9s log: wall %.2fs cpu %.2fs | idle: pss %d KiB, private dirty %d KiB, %d wakeups" % (
-            name, results[name]["log"]["wall"], results[name]["log"]["cpu"], results[name]["idle"]["pss_kb"],
-            results[name]["idle"]["private_dirty_kb"], results[name]["idle"]["wakeups"]))
-    print("floor: %.2fs" % results["floor_wall"])
     for name in monitors:
-        print("%-9s attach: wall %.2fs cpu %.2fs" % (name, results[name]["attach"]["wall"], results[name]["attach"]["cpu"]))
-    results["runs_latency"] = args.latency_runs
-    results["latency"] = bench_run_latency(monitors["ours"], os.path.abspath(args.wrapper), rootfs, args.latency_runs)
-    print("latency: " + ", ".join("%s %.0f ms" % (k, v * 1000) for k, v in results["latency"].items()))
+        results[name] = {}
+    if "log" in scen:
+        floors, logs = [], {name: [] for name in monitors}
+        for _ in range(args.runs):
+            floors.append(bench_floor(data, work))
+            for name, path in monitors.items():
+                logs[name].append(bench_log(path, rootfs, args.size_mib << 20, work))
+        results["floor_wall"] = statistics.median(floors)
+        for name in monitors:
+            runs = logs[name]
+            results[name]["log"] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+            print("%-9s log: wall %.2fs cpu %.2fs" % (name, results[name]["log"]["wall"], results[name]["log"]["cpu"]))
+        print("floor: %.2fs" % results["floor_wall"])
+    for name, path in monitors.items():
+        if "attach" in scen:
+            attach = [bench_attach(path, rootfs, args.size_mib << 20) for _ in range(args.runs)]
+            results[name]["attach"] = {key: statistics.median(run[key] for run in attach) for key in attach[0]}
+            print("%-9s attach: wall %.2fs cpu %.2fs" % (name, results[name]["attach"]["wall"],
+                                                         results[name]["attach"]["cpu"]))
+        if "idle" in scen:
+            results[name]["idle"] = idle = bench_idle(path, rootfs, args.idle_seconds)
+            print("%-9s idle: pss %d KiB, private dirty %d KiB, %d wakeups" % (
+                name, idle["pss_kb"], idle["private_dirty_kb"], idle["wakeups"]))
+    if "idle200" in scen:
+        results["idle_many_width"] = args.idle_width
+        for name, path in monitors.items():
+            results[name]["idle_many"] = m = bench_idle_many(path, rootfs, args.idle_count, args.idle_seconds,
+                                                             args.idle_width)
+            print("%-9s %d idle: total pss %d KiB, private dirty %d KiB, %d wakeups in %ds; per monitor pss %.1f KiB,"
+                  " private dirty %.1f KiB, %.2f wakeups; started in %.1fs, stopped in %.1fs" % (
+                      name, m["count"], m["pss_kb"], m["private_dirty_kb"], m["wakeups"], args.idle_seconds,
+                      m["mean_pss_kb"], m["mean_private_dirty_kb"], m["mean_wakeups"], m["start_s"], m["stop_s"]))
+    if "latency" in scen:
+        results["runs_latency"] = args.latency_runs
+        results["latency"] = bench_run_latency(monitors["ours"], os.path.abspath(args.wrapper), rootfs,
+                                               args.latency_runs)
+        print("latency: " + ", ".join("%s %.0f ms" % (k, v * 1000) for k, v in results["latency"].items()))
     png = os.path.join(os.path.dirname(args.out), "perf-log.png")
     if plot(results, png):
         results["plot"] = png
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     write_report(results, args.out)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
