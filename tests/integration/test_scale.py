@@ -27,12 +27,7 @@ STOPS = ("runc-kill-KILL", "runc-kill-TERM", "monitor-SIGTERM")
 
 def _start_time(pid):
     """Field 22 of /proc/PID/stat: with the pid, names one process even after pid reuse."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    return int(data[data.rindex(")") + 2:].split()[19])
+    return testlib.stat_field(pid, 19)
 
 
 def _fds():

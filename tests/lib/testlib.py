@@ -150,13 +150,18 @@ def pid_alive(pid):
     return state not in ("Z", "X")
 
 
-def ppid_of(pid):
+def stat_field(pid, index):
+    """Field index (0 = state, the one after comm) of /proc/PID/stat as an int, or None once it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             data = f.read()
     except OSError:
         return None
-    return int(data[data.rindex(")") + 2:].split()[1])
+    return int(data[data.rindex(")") + 2:].split()[index])
+
+
+def ppid_of(pid):
+    return stat_field(pid, 1)
 
 
 class Proc:
