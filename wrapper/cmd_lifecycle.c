@@ -13,6 +13,7 @@
 #include "common/io.h"
 #include "wrapper/commands.h"
 #include "wrapper/monitor_client.h"
+#include "wrapper/signal_name.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
 
@@ -106,21 +107,6 @@ int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-static bool valid_signal(const char *sig)
-{
-	int n;
-	const char *s = g_str_has_prefix(sig, "SIG") ? sig + 3 : sig;
-
-	if (cm_parse_int(s, &n))
-		return n > 0 && n < NSIG;
-	for (int i = 1; i < NSIG; i++) {
-		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && g_ascii_strcasecmp(abbrev, s) == 0)
-			return true;
-	}
-	return false;
-}
-
 int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Send a signal to containers.");
@@ -129,15 +115,18 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 		{ "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal name or number (default KILL)", "SIG" },
 		{ NULL }
 	};
-	int rc = 0;
+	char signo_text[16];
+	int rc = 0, signo = SIGKILL;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "kill"))
 		return WRAP_EXIT_ERROR;
-	if (sig && !valid_signal(sig)) {
-		fprintf(stderr, "ctr-wrap: unknown signal %s (use a name like TERM or a number)\n", sig);
+	if (sig && !signal_parse(sig, &signo)) {
+		fprintf(stderr, "ctr-wrap: unknown signal %s (use a name like TERM, RTMIN+1 or a number)\n", sig);
 		return WRAP_EXIT_ERROR;
 	}
+	/* A number: runtimes differ in the names they know. */
+	snprintf(signo_text, sizeof(signo_text), "%d", signo);
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		GError *err = NULL;
@@ -145,7 +134,7 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 		st = wrap_lookup(ctx, argv[i], &err);
 		if (st && state_status(ctx->root, st, NULL) != CTR_RUNNING)
 			cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[i]);
-		if (!st || err || !runtime_kill(ctx, st, sig ? sig : "KILL", &err)) {
+		if (!st || err || !runtime_kill(ctx, st, signo_text, &err)) {
 			rc = wrap_fail(err);
 			continue;
 		}
