@@ -52,6 +52,9 @@ static bool check_log_opts(struct run_opts *r, GError **err)
 				    r->log_driver),
 		       false;
 	for (char **o = r->log_opts; o && *o; o++) {
+		if (strcmp(r->log_driver, "k8s-file") != 0)
+			return cm_set_error(err, EINVAL, "--log-opt %s: only the k8s-file log driver takes options", *o),
+			       false;
 		if (!g_str_has_prefix(*o, "max-size="))
 			return cm_set_error(err, EINVAL, "unknown --log-opt %s (supported: max-size=SIZE)", *o), false;
 		if (!spec_parse_size(*o + strlen("max-size="), &r->log_size_max, err))

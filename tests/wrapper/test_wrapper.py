@@ -285,6 +285,27 @@ def test_unknown_container(ctx):
 
 
 @reg.test()
+def test_bad_run_options(ctx):
+    """Wrong input to run: one line naming the fix, exit 125, nothing created."""
+    cases = [
+        (["--log-driver", "none", "--log-opt", "max-size=1m"], "only the k8s-file log driver takes options"),
+        (["--log-opt", "max-size=1k"], "max-size must be at least"),
+        (["--name", "we\"ird"], "invalid name"),
+        (["-p", "99999:80"], "99999"),
+        (["--cap-add", "CAP_NOPE"], "NOPE"),
+        (["-s", "x"], "Unknown option"),
+    ]
+    for opts, text in cases:
+        res = ctx.w("run", "--rm", *opts, ctx.rootfs, "/bin/true")
+        check_eq(res.returncode, 125, "run %s: exit code %r" % (" ".join(opts), res))
+        lines = res.err.strip().splitlines()
+        check(len(lines) == 1 and text in lines[0], "run %s: want one line with %r, got %r" % (opts, text, res.err))
+    res = ctx.w("run", "--rm", os.path.join(ctx.root, "no-rootfs"), "/bin/true")
+    check_eq(res.returncode, 125, "missing rootfs %r" % res)
+    check_eq(container_dirs(ctx), [], "state left behind")
+
+
+@reg.test()
 def test_help(ctx):
     for cmd in ("run", "ps", "logs", "attach", "exec", "stop", "kill", "wait", "rm", "inspect"):
         res = ctx.w(cmd, "--help")
