@@ -247,7 +247,9 @@ char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool p
 			yajl_gen_null(g);
 		gen_s(g, "FinishedAt");
 		if (s == CTR_EXITED && stat(exit_file, &sb) == 0) {
-			g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sb.st_ctime);
+			/* Microseconds, like Created. */
+			g_autoptr(GDateTime) sec = g_date_time_new_from_unix_local(sb.st_ctim.tv_sec);
+			g_autoptr(GDateTime) t = g_date_time_add(sec, sb.st_ctim.tv_nsec / 1000);
 			g_autofree char *ts = g_date_time_format_iso8601(t);
 			gen_s(g, ts);
 		} else {
