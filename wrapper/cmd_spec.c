@@ -61,8 +61,9 @@ int cmd_spec(int argc, char **argv)
 	} else {
 		for (guint i = 0; i < warnings->len; i++)
 			fprintf(stderr, "ctr-wrap: warning: %s\n", (char *)warnings->pdata[i]);
-		if (cm_write_all(STDOUT_FILENO, json, strlen(json), -1) < 0 ||
-		    cm_write_all(STDOUT_FILENO, "\n", 1, -1) < 0) {
+		/* A reader that stopped early (`| head`) wanted no more: EPIPE is not our error to report. */
+		if ((cm_write_all(STDOUT_FILENO, json, strlen(json), -1) < 0 ||
+		     cm_write_all(STDOUT_FILENO, "\n", 1, -1) < 0) && errno != EPIPE) {
 			g_autofree char *msg = g_strdup_printf("writing the spec to stdout: %s", g_strerror(errno));
 
 			rc = fail(msg);
