@@ -476,7 +476,9 @@ def test_exec_stdin(ctx):
 @test()
 def test_exec_tty(ctx):
     b, _ = running_sleeper(ctx)
-    e = Exec(ctx, b, ["sh", "-c", "stty size; echo in-tty; sleep 0.3"], terminal=True, extra=["-t"])
+    # runc starts the process as soon as it has sent the pty master: the monitor's resize
+    # of the new pty races with a `stty size` run at once (so it does with conmon).
+    e = Exec(ctx, b, ["sh", "-c", "sleep 0.2; stty size; echo in-tty; sleep 0.3"], terminal=True, extra=["-t"])
     e.m.send_start()
     check_eq(e.m.wait_parent(), 0, "exec monitor parent exit status")
     check_eq(e.attach_msg(), b'{"data": 0}\n', "attach pipe message")
