@@ -25,7 +25,8 @@ struct oom_watch {
 	bool v2;
 	char **oom_dirs;
 	bool triggered;
-	int fd; /* v1: eventfd, v2: inotify; -1 once the cgroup is gone */
+	int fd; /* v1: eventfd, v2: inotify or memory.events itself; -1 once the cgroup is gone */
+	bool kernfs_poll; /* v2 without inotify: fd is memory.events, polled for POLLPRI */
 	guint source;
 	/* v1 */
 	int oom_control;
@@ -248,13 +249,9 @@ static int watch_v1(struct oom_watch *w, GError **err)
 
 /* v2 */
 
-/* Re-read memory.events; a file that vanished keeps the last result. */
-static void v2_check(struct oom_watch *w)
+/* New memory.events text: trigger when either counter grew. */
+static void v2_update(struct oom_watch *w, const char *text)
 {
-	g_autofree char *path = g_build_filename(w->dir, "memory.events", NULL);
-	g_autofree char *text = read_text_file(path, NULL);
-	if (text == NULL)
-		return;
 	bool oom = false;
 	guint64 value;
 	/* Separate counters: a missing line (file mid-rewrite) changes nothing. */
@@ -268,6 +265,15 @@ static void v2_check(struct oom_watch *w)
 	}
 	if (oom)
 		trigger(w);
+}
+
+/* Re-read memory.events; a file that vanished keeps the last result. */
+static void v2_check(struct oom_watch *w)
+{
+	g_autofree char *path = g_build_filename(w->dir, "memory.events", NULL);
+	g_autofree char *text = read_text_file(path, NULL);
+	if (text != NULL)
+		v2_update(w, text);
 }
 
 static bool v2_drain(struct oom_watch *w)
@@ -306,10 +312,65 @@ static gboolean on_v2_event(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* memory.events through the watched fd; reading also re-arms kernfs' poll notification. */
+static char *v2_read_open_file(struct oom_watch *w)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	char buf[4096];
+	ssize_t n;
+
+	if (lseek(w->fd, 0, SEEK_SET) < 0)
+		return NULL;
+	while ((n = cm_read(w->fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(text, buf, n);
+	/* ENODEV: the cgroup was removed. */
+	return n < 0 ? NULL : g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static gboolean on_v2_kernfs_event(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	struct oom_watch *w = data;
+	g_autofree char *text = v2_read_open_file(w);
+	if (text) {
+		v2_update(w, text);
+		return G_SOURCE_CONTINUE;
+	}
+	w->source = 0;
+	stop_watching(w);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * inotify instances are limited per user (128 by default) and shared by every
+ * monitor and every other program of root: past that, kernfs still wakes poll()
+ * with POLLPRI when memory.events changes. On a plain file (the tests' fake
+ * cgroup) this never fires, and the check after exit still reads the file.
+ */
+static int watch_v2_kernfs(struct oom_watch *w, const char *path, GError **err)
+{
+	w->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (w->fd < 0)
+		return cm_set_errno(err, errno, "Failed to open %s", path);
+	w->kernfs_poll = true;
+	g_autofree char *text = v2_read_open_file(w);
+	if (text == NULL)
+		return cm_set_errno(err, errno, "Failed to read %s", path);
+	parse_counter(text, "oom", &w->last_oom);
+	parse_counter(text, "oom_kill", &w->last_kill);
+	w->source = g_unix_fd_add(w->fd, G_IO_PRI, on_v2_kernfs_event, w);
+	return 0;
+}
+
 static int watch_v2(struct oom_watch *w, GError **err)
 {
 	g_autofree char *path = g_build_filename(w->dir, "memory.events", NULL);
 	_cleanup_close_ int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
+		diag_debug("no inotify instance (%s): polling %s", g_strerror(errno), path);
+		return watch_v2_kernfs(w, path, err);
+	}
 	if (fd < 0)
 		return cm_set_errno(err, errno, "Failed to create inotify fd");
 	if (inotify_add_watch(fd, path, IN_MODIFY) < 0)
@@ -367,7 +428,7 @@ void oom_watch_final_check(struct oom_watch *w)
 	if (w->triggered)
 		return;
 	if (w->v2) {
-		if (w->fd >= 0 && !v2_drain(w))
+		if (w->fd >= 0 && !w->kernfs_poll && !v2_drain(w))
 			stop_watching(w);
 		v2_check(w);
 		return;

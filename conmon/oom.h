@@ -2,7 +2,8 @@
 /*
  * Detecting that the kernel OOM-killed something in the container's cgroup:
  * cgroup v1 (eventfd on memory.oom_control) or v2 (inotify on
- * memory.events). When it happens an empty file named "oom" is created in
+ * memory.events; poll() on the file itself when root's inotify instances
+ * are used up). When it happens an empty file named "oom" is created in
  * every directory given (the bundle, the persist dir) — before the exit file.
  */
 #pragma once

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -515,6 +518,154 @@ static void test_real_v1_no_oom(void)
 	g_assert_true(removed);
 }
 
+/* Limit this process (in a user namespace of its own) to no inotify instance: the watch must fall back to poll(). */
+static bool without_inotify(void)
+{
+	/* Root stays root (uid and gid 0 mapped), so cgroupfs files can still be removed. */
+	static const char *const writes[][2] = {
+		{ "/proc/self/uid_map", "0 0 1\n" },
+		{ "/proc/self/setgroups", "deny\n" },
+		{ "/proc/self/gid_map", "0 0 1\n" },
+		{ "/proc/sys/user/max_inotify_instances", "0\n" },
+	};
+	bool ok = unshare(CLONE_NEWUSER) == 0;
+	for (size_t i = 0; ok && i < G_N_ELEMENTS(writes); i++) {
+		int fd = open(writes[i][0], O_WRONLY | O_CLOEXEC);
+		ok = fd >= 0 && write(fd, writes[i][1], strlen(writes[i][1])) == (ssize_t)strlen(writes[i][1]);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!ok)
+		return false;
+	int ino = inotify_init1(IN_CLOEXEC);
+	if (ino >= 0) {
+		close(ino);
+		return false;
+	}
+	return errno == EMFILE;
+}
+
+/* Whether without_inotify() works here, tried in a throwaway child. */
+static bool can_limit_inotify(void)
+{
+	int status;
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(without_inotify() ? 0 : 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool have_unified(const char *path)
+{
+	struct statfs sfs;
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static int dispatches(void)
+{
+	int n = 0;
+	while (n < 1000 && g_main_context_iteration(NULL, FALSE))
+		n++;
+	return n;
+}
+
+/* The fake cgroup is a plain file: no poll event ever, no busy loop, and the check after exit still sees the OOM. */
+static void test_v2_without_inotify_fake(void)
+{
+	if (!g_test_subprocess()) {
+		if (!can_limit_inotify()) {
+			g_test_skip("no user namespace to limit inotify in");
+			return;
+		}
+		g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+		g_test_trap_assert_passed();
+		return;
+	}
+	g_assert_true(without_inotify());
+	g_autofree char *cg = make_tmpdir();
+	g_autofree char *events = g_build_filename(cg, "memory.events", NULL);
+	write_file(events, "oom 3\noom_kill 3\n");
+	const char *dirs[] = { cg, NULL };
+	g_autoptr(GError) err = NULL;
+	struct oom_watch *w = oom_watch_new_at(cg, true, dirs, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(dispatches(), ==, 0);
+	g_assert_false(oom_watch_triggered(w));
+	write_file(events, "oom 4\noom_kill 4\n");
+	g_assert_cmpint(dispatches(), ==, 0);
+	oom_watch_final_check(w);
+	g_assert_true(oom_watch_triggered(w));
+	g_assert_true(has_oom_file(cg));
+	oom_watch_free(w);
+	remove_tree(cg);
+}
+
+/*
+ * The real kernfs mechanism, on this host's cgroup2 mount: memory.events is a symlink to a
+ * fresh cgroup's cgroup.events, whose "populated" line changes when a process moves in.
+ * Each change is one dispatch; removing the cgroup ends the watch instead of spinning.
+ */
+static void test_v2_without_inotify_kernfs(void)
+{
+	const char *unified = "/sys/fs/cgroup/unified";
+	if (!g_test_subprocess()) {
+		if (!have_unified(unified) || !can_limit_inotify()) {
+			g_test_skip("no cgroup2 mount or user namespace here");
+			return;
+		}
+		g_autofree char *cgroup = g_strdup_printf("%s/conmon-oom-test-%d", unified, getpid());
+		g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+		/* A failed run leaves its cgroup; its sleeper died with it (PDEATHSIG). */
+		for (int i = 0; i < 100 && rmdir(cgroup) < 0 && errno == EBUSY; i++)
+			g_usleep(10000);
+		g_test_trap_assert_passed();
+		return;
+	}
+	/* Named after the test process, which removes it if this run fails half-way. */
+	g_autofree char *cgroup = g_strdup_printf("%s/conmon-oom-test-%d", unified, getppid());
+	g_autofree char *procs = g_build_filename(cgroup, "cgroup.procs", NULL);
+	g_autofree char *cg_events = g_build_filename(cgroup, "cgroup.events", NULL);
+	g_autofree char *fake = make_tmpdir();
+	g_autofree char *link = g_build_filename(fake, "memory.events", NULL);
+	g_assert_cmpint(mkdir(cgroup, 0755), ==, 0);
+	g_assert_cmpint(symlink(cg_events, link), ==, 0);
+	int procs_fd = open(procs, O_WRONLY | O_CLOEXEC);
+	g_assert_cmpint(procs_fd, >=, 0);
+	pid_t child = fork();
+	g_assert_cmpint(child, >=, 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	g_assert_true(without_inotify());
+	const char *dirs[] = { NULL };
+	g_autoptr(GError) err = NULL;
+	struct oom_watch *w = oom_watch_new_at(fake, true, dirs, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(dispatches(), ==, 0);
+	g_autofree char *pid = g_strdup_printf("%d\n", child);
+	g_assert_cmpint(write(procs_fd, pid, strlen(pid)), ==, (ssize_t)strlen(pid));
+	close(procs_fd);
+	/* populated 0 -> 1: one wakeup, then quiet again. */
+	g_usleep(20000);
+	g_assert_cmpint(dispatches(), >=, 1);
+	g_assert_cmpint(dispatches(), ==, 0);
+	kill(child, SIGKILL);
+	g_assert_cmpint(waitpid(child, NULL, 0), ==, child);
+	g_usleep(20000);
+	g_assert_cmpint(rmdir(cgroup), ==, 0);
+	/* The last change and the removal: the watch ends instead of spinning on POLLERR. */
+	g_assert_cmpint(dispatches(), <=, 2);
+	g_assert_cmpint(dispatches(), ==, 0);
+	g_assert_false(oom_watch_triggered(w));
+	oom_watch_free(w);
+	g_unlink(link);
+	g_assert_cmpint(g_rmdir(fake), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -523,6 +674,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/oom/v2/counters", test_v2_counters);
 	g_test_add_func("/oom/v2/separate_counters", test_v2_separate_counters);
 	g_test_add_func("/oom/v2/file_removed", test_v2_file_removed);
+	g_test_add_func("/oom/v2/without_inotify_fake", test_v2_without_inotify_fake);
+	g_test_add_func("/oom/v2/without_inotify_kernfs", test_v2_without_inotify_kernfs);
 	g_test_add_func("/oom/v1/confirmed_by_counter", test_v1_confirmed_by_counter);
 	g_test_add_func("/oom/v1/notification_without_kill", test_v1_notification_without_kill);
 	g_test_add_func("/oom/v1/removal_event", test_v1_removal_event);
