@@ -49,19 +49,25 @@ bool signal_parse(const char *text, int *signo)
 	const char *s = g_ascii_strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
 	int n;
 
+	/* A number stands alone: "SIG15" is no signal. */
 	if (cm_parse_int(s, &n)) {
 		*signo = n;
 		return s == text && in_range(n);
 	}
 	if (parse_realtime(s, signo))
 		return true;
-	for (size_t i = 0; i < G_N_ELEMENTS(aliases); i++)
-		if (g_ascii_strcasecmp(aliases[i].name, s) == 0)
-			return (*signo = aliases[i].signo), true;
+	for (size_t i = 0; i < G_N_ELEMENTS(aliases); i++) {
+		if (g_ascii_strcasecmp(aliases[i].name, s) == 0) {
+			*signo = aliases[i].signo;
+			return true;
+		}
+	}
 	for (int i = 1; i < SIGRTMIN; i++) {
 		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && g_ascii_strcasecmp(abbrev, s) == 0)
-			return (*signo = i), true;
+		if (abbrev && g_ascii_strcasecmp(abbrev, s) == 0) {
+			*signo = i;
+			return true;
+		}
 	}
 	return false;
 }
