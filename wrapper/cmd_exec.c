@@ -9,27 +9,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "wrapper/commands.h"
+#include "wrapper/json_out.h"
 #include "wrapper/monitor_client.h"
 
 #define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 
 static void gen_value(yajl_gen g, yajl_val v);
 
-static void gen_string(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
 static void gen_value(yajl_gen g, yajl_val v)
 {
 	if (YAJL_IS_STRING(v)) {
-		gen_string(g, YAJL_GET_STRING(v));
+		json_str(g, YAJL_GET_STRING(v));
 	} else if (YAJL_IS_INTEGER(v)) {
 		yajl_gen_integer(g, YAJL_GET_INTEGER(v));
 	} else if (YAJL_IS_NUMBER(v)) {
@@ -37,7 +32,7 @@ static void gen_value(yajl_gen g, yajl_val v)
 	} else if (YAJL_IS_OBJECT(v)) {
 		yajl_gen_map_open(g);
 		for (size_t i = 0; i < v->u.object.len; i++) {
-			gen_string(g, v->u.object.keys[i]);
+			json_str(g, v->u.object.keys[i]);
 			gen_value(g, v->u.object.values[i]);
 		}
 		yajl_gen_map_close(g);
@@ -63,9 +58,6 @@ static char *build_process_json(const char *config_path, char **args, bool tty, 
 	char errbuf[256] = "";
 	yajl_val root, proc;
 	yajl_gen g;
-	const unsigned char *buf;
-	size_t len;
-	char *out;
 	GError *local = NULL;
 
 	if (!g_file_get_contents(config_path, &text, NULL, &local)) {
@@ -85,22 +77,16 @@ static char *build_process_json(const char *config_path, char **args, bool tty, 
 		const char *key = proc->u.object.keys[i];
 		if (!strcmp(key, "args") || !strcmp(key, "terminal") || !strcmp(key, "consoleSize"))
 			continue;
-		gen_string(g, key);
+		json_str(g, key);
 		gen_value(g, proc->u.object.values[i]);
 	}
-	gen_string(g, "terminal");
+	json_str(g, "terminal");
 	yajl_gen_bool(g, tty);
-	gen_string(g, "args");
-	yajl_gen_array_open(g);
-	for (char **a = args; *a; a++)
-		gen_string(g, *a);
-	yajl_gen_array_close(g);
+	json_str(g, "args");
+	json_strv(g, args);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &buf, &len);
-	out = g_strndup((const char *)buf, len);
-	yajl_gen_free(g);
 	yajl_tree_free(root);
-	return out;
+	return json_finish(g);
 }
 
 static char *session_id(void)

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
+#include "wrapper/json_out.h"
 #include "wrapper/monitor_client.h"
 #include "wrapper/signal_name.h"
 
@@ -212,85 +212,65 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-static void gen_s(yajl_gen g, const char *s)
-{
-	if (s)
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
-
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty)
 {
 	g_autofree char *exit_file = state_exit_file(ctx->root, st->id);
 	int code = -1;
 	enum ctr_status s = state_status(ctx->root, st, &code);
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *buf;
-	size_t len;
-	char *out;
 	struct stat sb;
 
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
 	yajl_gen_map_open(g);
 	{
-		gen_s(g, "Id");
-		gen_s(g, st->id);
-		gen_s(g, "Name");
-		gen_s(g, st->name);
-		gen_s(g, "State");
-		gen_s(g, ctr_status_name(s));
-		gen_s(g, "ExitCode");
+		json_str(g, "Id");
+		json_str(g, st->id);
+		json_str(g, "Name");
+		json_str(g, st->name);
+		json_str(g, "State");
+		json_str(g, ctr_status_name(s));
+		json_str(g, "ExitCode");
 		if (s == CTR_EXITED)
 			yajl_gen_integer(g, code);
 		else
 			yajl_gen_null(g);
-		gen_s(g, "FinishedAt");
+		json_str(g, "FinishedAt");
 		if (s == CTR_EXITED && stat(exit_file, &sb) == 0) {
 			/* Microseconds, like Created. */
 			g_autoptr(GDateTime) sec = g_date_time_new_from_unix_local(sb.st_ctim.tv_sec);
 			g_autoptr(GDateTime) t = g_date_time_add(sec, sb.st_ctim.tv_nsec / 1000);
 			g_autofree char *ts = g_date_time_format_iso8601(t);
-			gen_s(g, ts);
+			json_str(g, ts);
 		} else {
 			yajl_gen_null(g);
 		}
-		gen_s(g, "Created");
-		gen_s(g, st->created);
-		gen_s(g, "Pid");
+		json_str(g, "Created");
+		json_str(g, st->created);
+		json_str(g, "Pid");
 		yajl_gen_integer(g, st->pid);
-		gen_s(g, "MonitorPid");
+		json_str(g, "MonitorPid");
 		yajl_gen_integer(g, st->monitor_pid);
-		gen_s(g, "Rootfs");
-		gen_s(g, st->rootfs);
-		gen_s(g, "Bundle");
-		gen_s(g, st->bundle);
-		gen_s(g, "Command");
-		yajl_gen_array_open(g);
-		for (char **c = st->command; c && *c; c++)
-			gen_s(g, *c);
-		yajl_gen_array_close(g);
-		gen_s(g, "Runtime");
-		gen_s(g, st->runtime);
-		gen_s(g, "LogDriver");
-		gen_s(g, st->log_driver);
-		gen_s(g, "LogPath");
-		gen_s(g, st->log_path);
-		gen_s(g, "Ports");
-		yajl_gen_array_open(g);
-		for (char **p = st->ports; p && *p; p++)
-			gen_s(g, *p);
-		yajl_gen_array_close(g);
-		gen_s(g, "Tty");
+		json_str(g, "Rootfs");
+		json_str(g, st->rootfs);
+		json_str(g, "Bundle");
+		json_str(g, st->bundle);
+		json_str(g, "Command");
+		json_strv(g, st->command);
+		json_str(g, "Runtime");
+		json_str(g, st->runtime);
+		json_str(g, "LogDriver");
+		json_str(g, st->log_driver);
+		json_str(g, "LogPath");
+		json_str(g, st->log_path);
+		json_str(g, "Ports");
+		json_strv(g, st->ports);
+		json_str(g, "Tty");
 		yajl_gen_bool(g, st->tty);
-		gen_s(g, "AutoRemove");
+		json_str(g, "AutoRemove");
 		yajl_gen_bool(g, st->rm);
 	}
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &buf, &len);
-	out = g_strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return json_finish(g);
 }
 
 int cmd_inspect(struct wrap_ctx *ctx, int argc, char **argv)

@@ -10,12 +10,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "wrapper/json_out.h"
 
 void ctr_state_free(struct ctr_state *st)
 {
@@ -35,66 +35,39 @@ void ctr_state_free(struct ctr_state *st)
 	g_free(st);
 }
 
-static void gen_str(yajl_gen g, const char *s)
-{
-	if (s)
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
-
-static void gen_kv_str(yajl_gen g, const char *key, const char *val)
-{
-	gen_str(g, key);
-	gen_str(g, val);
-}
-
-static void gen_kv_strv(yajl_gen g, const char *key, char **v)
-{
-	gen_str(g, key);
-	yajl_gen_array_open(g);
-	for (; v && *v; v++)
-		gen_str(g, *v);
-	yajl_gen_array_close(g);
-}
-
 char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *buf;
-	size_t len;
-	char *out;
 
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
 	yajl_gen_map_open(g);
-	gen_kv_str(g, "id", st->id);
-	gen_kv_str(g, "name", st->name);
-	gen_kv_str(g, "bundle", st->bundle);
-	gen_kv_str(g, "rootfs", st->rootfs);
-	gen_kv_strv(g, "command", st->command);
-	gen_kv_str(g, "created", st->created);
-	gen_kv_str(g, "runtime", st->runtime);
-	gen_kv_str(g, "log_driver", st->log_driver);
-	gen_kv_str(g, "log_path", st->log_path);
-	gen_kv_strv(g, "ports", st->ports);
-	gen_kv_str(g, "status", st->status);
-	gen_str(g, "monitor_pid");
+	json_kv_str(g, "id", st->id);
+	json_kv_str(g, "name", st->name);
+	json_kv_str(g, "bundle", st->bundle);
+	json_kv_str(g, "rootfs", st->rootfs);
+	json_str(g, "command");
+	json_strv(g, st->command);
+	json_kv_str(g, "created", st->created);
+	json_kv_str(g, "runtime", st->runtime);
+	json_kv_str(g, "log_driver", st->log_driver);
+	json_kv_str(g, "log_path", st->log_path);
+	json_str(g, "ports");
+	json_strv(g, st->ports);
+	json_kv_str(g, "status", st->status);
+	json_str(g, "monitor_pid");
 	yajl_gen_integer(g, st->monitor_pid);
-	gen_str(g, "pid");
+	json_str(g, "pid");
 	yajl_gen_integer(g, st->pid);
-	gen_str(g, "rm");
+	json_str(g, "rm");
 	yajl_gen_bool(g, st->rm);
-	gen_str(g, "tty");
+	json_str(g, "tty");
 	yajl_gen_bool(g, st->tty);
-	gen_str(g, "attached");
+	json_str(g, "attached");
 	yajl_gen_bool(g, st->attached);
-	gen_str(g, "deleted");
+	json_str(g, "deleted");
 	yajl_gen_bool(g, st->deleted);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &buf, &len);
-	out = g_strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return json_finish(g);
 }
 
 static char *tree_str(yajl_val root, const char *key)
