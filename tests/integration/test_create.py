@@ -12,6 +12,7 @@ import signal
 import socket
 import time
 
+import testlib
 from testlib import Registry, TestSkip, check, check_eq, pid_alive, read_file, wait_for
 
 reg = Registry()
@@ -564,20 +565,6 @@ def test_sync_mode(ctx):
 
 # ------------------------------------------------------------------ inherited fds
 
-def _fd_targets(pid):
-    out = {}
-    try:
-        names = os.listdir("/proc/%d/fd" % pid)
-    except OSError:
-        return out
-    for fd in names:
-        try:
-            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            pass
-    return out
-
-
 def _listener():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
@@ -608,13 +595,13 @@ def test_inherited_fd_closed_at_exit(ctx):
     m.create()
     m.runc_start()
     mpid = m.get_monitor_pid()
-    held = [fd for fd, t in _fd_targets(mpid).items() if t == inode]
+    held = [fd for fd, t in testlib.fd_targets(mpid).items() if t == inode]
     check(held, "monitor does not hold the inherited socket while the container runs")
     check(not _can_bind(port), "port free while the container runs")
     check_eq(m.wait_exit_file(), b"2", "exit file")
     check(_can_bind(port), "port still bound when the exit file appeared")
     check(pid_alive(mpid), "monitor gone already (test needs it alive)")
-    held = [fd for fd, t in _fd_targets(mpid).items() if t == inode]
+    held = [fd for fd, t in testlib.fd_targets(mpid).items() if t == inode]
     check(not held, "monitor still holds the socket on fds %r" % held)
 
 
@@ -636,7 +623,7 @@ def test_inherited_fd_closed_before_exit_file(ctx):
     m.create(timeout=30)
     m.runc_start()
     mpid = m.get_monitor_pid()
-    fds = [fd for fd, t in _fd_targets(mpid).items() if t == inode]
+    fds = [fd for fd, t in testlib.fd_targets(mpid).items() if t == inode]
     check(fds, "monitor does not hold the inherited socket while the container runs")
     check_eq(m.wait_exit_file(), b"2", "exit file")
     m.wait_monitor(15)

@@ -24,7 +24,7 @@ import time
 
 from harness import attach_connect, recv_packets
 from test_interactive import check_idle, payload
-from test_lifecycle import _fd_targets, _with_runtime, _zombie_children
+from test_lifecycle import _with_runtime, _zombie_children
 from test_logging import Emit, _mount_tmpfs, _umount, check_stream, join_stream, need_emit, parse_log
 import testlib
 from testlib import Registry, TestFailure, check, check_eq, children_of, pid_alive, ppid_of, read_file, wait_for
@@ -41,7 +41,7 @@ SYNC_ERR_RE = re.compile(rb'^\{"data": -[0-9]+, "message": "(.*)"\}\n$', re.S)
 def _fds(pid):
     """The monitor's open fds as {fd: target}; fails if the monitor is gone."""
     check(pid_alive(pid), "monitor %d is gone" % pid)
-    return _fd_targets(pid)
+    return testlib.fd_targets(pid)
 
 
 def _baseline_fds(pid, timeout=3):
@@ -80,7 +80,7 @@ def _monitor_state(pid, before):
     st = testlib.reaper().wait(pid, 2) if not pid_alive(pid) else None
     if st is not None:
         return "monitor ended with status %r" % testlib.decode_status(st)
-    return "monitor alive with %d fds, %d before" % (len(_fd_targets(pid)), len(before))
+    return "monitor alive with %d fds, %d before" % (len(testlib.fd_targets(pid)), len(before))
 
 
 def _in_ctr(cpid, name):

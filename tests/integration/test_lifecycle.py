@@ -110,20 +110,6 @@ def _zombie_children(pid):
     return out
 
 
-def _fd_targets(pid):
-    out = {}
-    try:
-        names = os.listdir("/proc/%d/fd" % pid)
-    except OSError:
-        return out
-    for fd in names:
-        try:
-            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            pass
-    return out
-
-
 def _can_bind(kind, port):
     s = socket.socket(socket.AF_INET, kind)
     try:
@@ -550,7 +536,7 @@ def test_inherited_ports_tcp_and_udp(ctx):
     m.create()
     m.runc_start()
     mpid = m.get_monitor_pid()
-    held = {t for t in _fd_targets(mpid).values() if t in inodes}
+    held = {t for t in testlib.fd_targets(mpid).values() if t in inodes}
     check_eq(len(held), len(inodes), "inherited sockets held by the monitor while the container runs")
     busy = [p for p in ports if _can_bind(*p)]
     check(not busy, "ports free while the container runs: %r" % busy)
@@ -558,7 +544,7 @@ def test_inherited_ports_tcp_and_udp(ctx):
     still = [p for p in ports if not _can_bind(*p)]
     check(not still, "ports still bound when the exit file appeared: %r" % still)
     check(pid_alive(mpid), "monitor gone already (test needs it alive)")
-    held = {t for t in _fd_targets(mpid).values() if t in inodes}
+    held = {t for t in testlib.fd_targets(mpid).values() if t in inodes}
     check(not held, "monitor still holds %d inherited sockets" % len(held))
 
 

@@ -30,16 +30,6 @@ def _start_time(pid):
     return testlib.stat_field(pid, 19)
 
 
-def _fds():
-    out = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            out[int(name)] = os.readlink("/proc/self/fd/" + name)
-        except OSError:
-            pass  # the listing's own fd, or one closed meanwhile by another test's thread
-    return out
-
-
 def _comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
@@ -123,7 +113,7 @@ def test_scale_start_stop_loop(ctx):
     if ctx.suite.label in ("asan", "valgrind"):
         raise TestSkip("not under %s: %d loops are slow there, and the lifecycle tests run the same paths" % (
             ctx.suite.label, LOOPS))
-    fds_before = _fds()
+    fds_before = testlib.fd_targets()
     prefix = "ctrtest-" + re.sub(r"\d+$", "", ctx.new_cid())
     tracked = []
     t0 = time.monotonic()
@@ -137,7 +127,7 @@ def test_scale_start_stop_loop(ctx):
     check(not stray, "processes still naming the test dir: %s" % stray[:3])
     # Other tests of the suite run in threads of this process, so fds may come and go; one per loop
     # would be hundreds.
-    after = _fds()
+    after = testlib.fd_targets()
     new = sorted("%d -> %s" % (fd, t) for fd, t in after.items() if fds_before.get(fd) != t)
     check(len(new) < 20 and not any(ctx.tmp in t for t in after.values()),
           "suite fds after %d loops: %d new: %s" % (LOOPS, len(new), new[:8]))

@@ -160,6 +160,23 @@ def stat_field(pid, index):
     return int(data[data.rindex(")") + 2:].split()[index])
 
 
+def fd_targets(pid="self"):
+    """{fd: readlink target} of a process ("self" for this one); {} once it is gone.
+    An fd closed meanwhile (or the listing's own) is left out."""
+    base = "/proc/%s/fd" % pid
+    out = {}
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return out
+    for fd in names:
+        try:
+            out[int(fd)] = os.readlink("%s/%s" % (base, fd))
+        except OSError:
+            pass
+    return out
+
+
 def ppid_of(pid):
     return stat_field(pid, 1)
 
