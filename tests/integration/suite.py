@@ -37,13 +37,8 @@ def main():
     testlib.seal_inherited_fds()
     reg = testlib.discover(HERE)
     printer = testlib.Printer()
-    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else opts.monitor
-    if not (os.path.isfile(monitor) and os.access(monitor, os.X_OK)):
-        testlib.report_all("FAIL", reg, "integration", opts.label, opts.pattern,
-                           "monitor binary %s not found or not executable" % opts.monitor, printer)
-        return 0
-    if os.geteuid() != 0:
-        testlib.report_all("SKIP", reg, "integration", opts.label, opts.pattern, "needs root", printer)
+    monitor = testlib.monitor_preflight("integration", opts, reg, printer)
+    if monitor is None:
         return 0
     if not harness.find_runc():
         testlib.report_all("FAIL", reg, "integration", opts.label, opts.pattern, "runc not found", printer)

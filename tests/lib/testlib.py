@@ -509,3 +509,18 @@ def report_all(kind, registry, suite, label, pattern, reason, printer=None):
             printer.line("FAIL %s: %s" % (full, reason))
         else:
             printer.line("SKIP %s (%s)" % (full, reason))
+
+
+
+def monitor_preflight(suite, opts, reg, printer):
+    """What every suite checks first: the monitor binary (opts.monitor) and root.
+    Returns the monitor's path, or None after reporting every case as FAIL/SKIP."""
+    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else opts.monitor
+    if not (os.path.isfile(monitor) and os.access(monitor, os.X_OK)):
+        report_all("FAIL", reg, suite, opts.label, opts.pattern,
+                   "monitor binary %s not found or not executable" % opts.monitor, printer)
+        return None
+    if os.geteuid() != 0:
+        report_all("SKIP", reg, suite, opts.label, opts.pattern, "needs root", printer)
+        return None
+    return monitor
