@@ -283,7 +283,8 @@ static bool launch(struct run_job *j, int *sock, GError **err)
 	struct ctr_state *st = j->st;
 	pid_t fwd = 0;
 
-	if (!ports_reserve(j->l.mappings, j->l.port_fds, err) || !ports_prepare_inherit(j->l.port_fds, err))
+	/* Kept close-on-exec here: the monitor and the forwarder get copies placed for them. */
+	if (!ports_reserve(j->l.mappings, j->l.port_fds, err))
 		return false;
 	if (j->l.mappings->len) {
 		GPtrArray *ps = g_ptr_array_new();

@@ -311,19 +311,6 @@ bool ports_reserve(GArray *mappings, GArray *fds_out, GError **err)
 	return true;
 }
 
-bool ports_prepare_inherit(GArray *fds, GError **err)
-{
-	for (guint i = 0; i < fds->len; i++) {
-		int fd = g_array_index(fds, int, i);
-		int flags = fcntl(fd, F_GETFD);
-		if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) {
-			cm_set_errno(err, errno, "clear FD_CLOEXEC on port fd %d", fd);
-			return false;
-		}
-	}
-	return true;
-}
-
 int ports_place_fds(int *fds, size_t n, int first_fd)
 {
 	int above = first_fd + (int)n;

@@ -48,9 +48,6 @@ bool ports_reserve(GArray *mappings, GArray *fds_out, GError **err);
  */
 int ports_set_reuseaddr(int fd, bool on);
 
-/* Clear FD_CLOEXEC on every fd so that they survive exec into the monitor. */
-bool ports_prepare_inherit(GArray *fds, GError **err);
-
 /*
  * Async-signal-safe (for a forked child before exec): put fds[i] at
  * first_fd + i without FD_CLOEXEC, rewriting fds[]. Whatever was open at
