@@ -115,6 +115,14 @@ static int open_dev_null(int flags)
 	return fd;
 }
 
+/* Let go of the caller's stdio: whoever holds the other ends waits for them to close. */
+static void stdio_to_dev_null(const struct monitor *m)
+{
+	if (dup2(m->dev_null_r, STDIN_FILENO) < 0 || dup2(m->dev_null_w, STDOUT_FILENO) < 0 ||
+	    dup2(m->dev_null_w, STDERR_FILENO) < 0)
+		diag_warn("Failed to point stdio at /dev/null: %s", g_strerror(errno));
+}
+
 static void write_conmon_pidfile(const char *path, pid_t pid)
 {
 	char buf[16];
@@ -402,12 +410,9 @@ static void create_container(struct monitor *m, int *out_r, int *err_r)
 	pid_t runtime = runtime_spawn(m->opts.runtime, (char **)argv->pdata, &spawn, &error);
 	if (runtime < 0)
 		fail_to_engine(m, error->message);
-	if (passthrough) {
-		/* The runtime has the caller's stdio now; we must not hold the caller's pipes open. */
-		dup2(m->dev_null_r, STDIN_FILENO);
-		dup2(m->dev_null_w, STDOUT_FILENO);
-		dup2(m->dev_null_w, STDERR_FILENO);
-	}
+	/* The runtime has the caller's stdio now; we must not hold the caller's pipes open. */
+	if (passthrough)
+		stdio_to_dev_null(m);
 	int worker_ends[] = { in[0], out[1], err[1] };
 	for (size_t i = 0; i < G_N_ELEMENTS(worker_ends); i++) {
 		if (worker_ends[i] >= 0)
@@ -578,12 +583,9 @@ int main(int argc, char **argv)
 
 	daemonize(&m);
 	take_env_fds(&m);
-	if (!ctr_log_passthrough(m.log)) {
-		/* The engine waits for EOF on the pipes it gave us as stdio. */
-		dup2(m.dev_null_r, STDIN_FILENO);
-		dup2(m.dev_null_w, STDOUT_FILENO);
-		dup2(m.dev_null_w, STDERR_FILENO);
-	}
+	/* The engine waits for EOF on the pipes it gave us as stdio. */
+	if (!ctr_log_passthrough(m.log))
+		stdio_to_dev_null(&m);
 	/* Fails harmlessly with --sync, where the engine made us a process group leader. */
 	if (setsid() < 0)
 		diag_debug("setsid: %s", g_strerror(errno));
