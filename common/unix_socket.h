@@ -20,3 +20,16 @@ int cm_unix_addr_at(struct sockaddr_un *addr, socklen_t *len, int dir_fd, const 
  * whatever the umask). Listens with backlog unless backlog < 0 (datagrams).
  */
 int cm_unix_listen_at(int dir_fd, const char *name, int type, mode_t mode, int backlog, GError **err);
+
+/* The most descriptors one message may carry (the kernel's SCM_MAX_FD). */
+#define CM_RECV_FDS_MAX 253
+
+/*
+ * One non-blocking recvmsg() (EINTR retried) of up to len bytes into buf,
+ * with the descriptors that came along, close-on-exec: the first max_fds
+ * go to fds[] (the rest of fds[] is set to -1), any further ones are
+ * closed. *flags gets msg_flags: MSG_TRUNC when the data did not fit,
+ * MSG_CTRUNC when descriptors were dropped or closed that way.
+ * Returns the byte count (0 at end of stream), or -1 with errno.
+ */
+ssize_t cm_recv_fds(int sock, void *buf, size_t len, int *fds, size_t max_fds, int *flags);

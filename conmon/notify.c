@@ -21,8 +21,6 @@
 #define NOTIFY_SOCK "notify.sock"
 /* What systemd accepts in one notification; longer datagrams are dropped. */
 #define NOTIFY_MAX 4096
-/* SCM_MAX_FD: the most fds one message can carry. */
-#define MAX_FDS 253
 
 struct notify_proxy {
 	int sock; /* bound at <bundle>/notify/notify.sock */
@@ -117,21 +115,6 @@ static int bind_notify_socket(struct notify_proxy *p, const char *bundle, GError
 	return 0;
 }
 
-static void close_passed_fds(struct msghdr *msg)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		const unsigned char *data = CMSG_DATA(c);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, data + i * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-}
-
 static void forward(struct notify_proxy *p, const char *msg, size_t len)
 {
 	g_autofree char *out = notify_filter(msg, len);
@@ -152,28 +135,15 @@ static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
 	(void)cond;
 	struct notify_proxy *p = data;
 	for (;;) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
-		} control;
-		struct iovec iov = { .iov_base = p->buf, .iov_len = NOTIFY_MAX };
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.buf,
-			.msg_controllen = sizeof(control.buf),
-		};
-		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		/* Passed fds are closed here: the host hears only the filtered text. */
+		int flags;
+		ssize_t n = cm_recv_fds(fd, p->buf, NOTIFY_MAX, NULL, 0, &flags);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			if (errno != EAGAIN)
 				diag_warn("Failed to receive notify message: %s", g_strerror(errno));
 			return G_SOURCE_CONTINUE;
 		}
-		/* Credentials and fds stay here: the host hears only the filtered text. */
-		close_passed_fds(&msg);
-		if (msg.msg_flags & MSG_TRUNC) {
+		if (flags & MSG_TRUNC) {
 			diag_warn("Dropping notify message longer than %d bytes", NOTIFY_MAX);
 			continue;
 		}

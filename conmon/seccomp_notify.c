@@ -45,7 +45,6 @@ static int load_libseccomp(GError **err)
 
 /* The runtime's state document; anything past this is dropped. */
 #define PAYLOAD_MAX (64 * 1024)
-#define MAX_FDS 253
 #define JSON_MAX_DEPTH 64
 
 struct plugin {
@@ -519,50 +518,24 @@ static void conn_free(gpointer data)
 	g_free(c);
 }
 
-static void take_fds(struct conn *c, struct msghdr *msg)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			/* The state names one fd, "seccompFd"; nothing else is expected. */
-			if (c->listener < 0)
-				c->listener = fd;
-			else
-				close(fd);
-		}
-	}
-}
-
 /* Read what is there; true once the connection has said all it will. */
 static bool conn_read(struct conn *c)
 {
 	for (;;) {
 		char buf[4096];
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		} control;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.buf,
-			.msg_controllen = sizeof(control.buf),
-		};
-		ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd, flags;
+		ssize_t n = cm_recv_fds(c->fd, buf, sizeof(buf), &fd, 1, &flags);
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n < 0) {
 			diag_warn("Failed to read from the seccomp notify socket: %s", g_strerror(errno));
 			return true;
 		}
-		take_fds(c, &msg);
+		/* The state names one fd, "seccompFd"; nothing else is expected. */
+		if (c->listener < 0)
+			c->listener = fd;
+		else if (fd >= 0)
+			close(fd);
 		if (n == 0)
 			return true;
 		size_t room = PAYLOAD_MAX - c->payload->len;

@@ -106,21 +106,9 @@ static int wait_readable(int fd, gint64 deadline, GError **err)
 static int receive_fd(int conn, gint64 deadline, GError **err)
 {
 	char name[NAME_MAX_LEN];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
 	for (;;) {
-		struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.buf,
-			.msg_controllen = sizeof(control.buf),
-		};
-		ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd, flags;
+		ssize_t n = cm_recv_fds(conn, name, sizeof(name), &fd, 1, &flags);
 		if (n < 0 && errno == EAGAIN) {
 			if (wait_readable(conn, deadline, err) < 0)
 				return -1;
@@ -128,17 +116,11 @@ static int receive_fd(int conn, gint64 deadline, GError **err)
 		}
 		if (n < 0)
 			return cm_set_errno(err, errno, "Failed to receive the terminal");
-		int fd = -1;
-		for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
-			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-			    h->cmsg_len == CMSG_LEN(sizeof(int)))
-				memcpy(&fd, CMSG_DATA(h), sizeof(int));
-		}
-		if (fd >= 0 && (msg.msg_flags & MSG_CTRUNC) == 0)
+		if (fd >= 0 && (flags & MSG_CTRUNC) == 0)
 			return fd;
 		if (fd >= 0)
 			close(fd);
-		if (msg.msg_flags & MSG_CTRUNC)
+		if (flags & MSG_CTRUNC)
 			return cm_set_error(err, EBADMSG, "the console socket message carried more than one fd");
 		return cm_set_error(err, EBADMSG, "the console socket %s without a terminal",
 				    n == 0 ? "was closed" : "sent data");
