@@ -42,30 +42,6 @@ int cm_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-int cm_writev_all(int fd, struct iovec *iov, int iovcnt, int timeout_ms)
-{
-	while (iovcnt > 0) {
-		ssize_t n = writev(fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN && wait_writable(fd, timeout_ms) == 0)
-				continue;
-			return -1;
-		}
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
 ssize_t cm_read(int fd, void *buf, size_t len)
 {
 	ssize_t n;

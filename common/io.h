@@ -5,16 +5,12 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 
 /*
  * Write all of buf. EINTR is retried; on a non-blocking fd EAGAIN waits in
  * poll() for at most timeout_ms (-1: forever). Returns 0, or -1 with errno.
  */
 int cm_write_all(int fd, const void *buf, size_t len, int timeout_ms);
-
-/* writev() the whole vector, advancing over partial writes. Modifies iov. */
-int cm_writev_all(int fd, struct iovec *iov, int iovcnt, int timeout_ms);
 
 /* read() retrying EINTR. */
 ssize_t cm_read(int fd, void *buf, size_t len);

@@ -101,11 +101,6 @@ void stdio_reader_drain(struct stdio_reader *r)
 		stop(r);
 }
 
-bool stdio_reader_open(const struct stdio_reader *r)
-{
-	return r && r->fd >= 0;
-}
-
 void stdio_reader_free(struct stdio_reader *r)
 {
 	if (r == NULL)

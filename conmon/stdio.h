@@ -2,7 +2,6 @@
 /* Reading the container's stdout/stderr (pipe or pty master) in the main loop. */
 #pragma once
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "conmon/ctr_log.h"
@@ -20,9 +19,6 @@ void stdio_reader_resume(struct stdio_reader *r);
 
 /* Read whatever is buffered now, without blocking (after the container exited). */
 void stdio_reader_drain(struct stdio_reader *r);
-
-/* True until EOF (or EIO on a pty, whose last slave closed). */
-bool stdio_reader_open(const struct stdio_reader *r);
 
 void stdio_reader_free(struct stdio_reader *r);
 
