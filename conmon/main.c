@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,36 +197,6 @@ static void take_console(struct monitor *m)
 	apply_window_size(m);
 }
 
-struct runtime_wait {
-	struct monitor *m;
-	pid_t pid;
-	int wstatus;
-	bool reaped;
-};
-
-static gboolean on_runtime_pidfd(int fd, GIOCondition cond, gpointer data)
-{
-	(void)fd;
-	(void)cond;
-	struct runtime_wait *w = data;
-	g_main_loop_quit(w->m->loop);
-	return G_SOURCE_REMOVE;
-}
-
-/* Without pidfds (old kernels, valgrind) poll for the runtime's exit instead. */
-static gboolean on_runtime_poll(gpointer data)
-{
-	struct runtime_wait *w = data;
-	pid_t got = waitpid(w->pid, &w->wstatus, WNOHANG);
-	if (got == 0 || (got < 0 && errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (got < 0)
-		diag_fatal("Failed to wait for the runtime: %s", g_strerror(errno));
-	w->reaped = true;
-	g_main_loop_quit(w->m->loop);
-	return G_SOURCE_REMOVE;
-}
-
 static gboolean on_console(int fd, GIOCondition cond, gpointer data)
 {
 	(void)fd;
@@ -236,44 +205,18 @@ static gboolean on_console(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static gboolean on_runtime_timeout(gpointer data)
-{
-	struct runtime_wait *w = data;
-	diag_warn("runtime %d did not finish in time (exec attach handshake?), killing it", w->pid);
-	kill(w->pid, SIGKILL);
-	return G_SOURCE_REMOVE;
-}
-
-/*
- * Wait for the runtime in the main loop, so that resizes on ctl, attach
- * clients and the pty the runtime sends are all served meanwhile (the
- * process may read its window size the moment it starts). With exec attach,
- * where the engine's handshake holds the runtime, give up after a while.
- */
+/* While the runtime runs, the pty it sends is taken as soon as it arrives. */
 static int wait_runtime(struct monitor *m, pid_t pid, int timeout_ms)
 {
-	struct runtime_wait w = { .m = m, .pid = pid };
-	guint sources[3] = { 0 };
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd >= 0)
-		sources[0] = g_unix_fd_add(pidfd, G_IO_IN, on_runtime_pidfd, &w);
-	else
-		sources[0] = g_timeout_add(10, on_runtime_poll, &w);
-	if (m->console)
-		sources[1] = g_unix_fd_add(console_socket_fd(m->console), G_IO_IN, on_console, m);
-	if (timeout_ms >= 0)
-		sources[2] = g_timeout_add((guint)timeout_ms, on_runtime_timeout, &w);
-	g_main_loop_run(m->loop);
-	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
-		GSource *src = sources[i] ? g_main_context_find_source_by_id(NULL, sources[i]) : NULL;
-		if (src && !g_source_is_destroyed(src))
-			g_source_destroy(src);
-	}
-	while (!w.reaped && waitpid(pid, &w.wstatus, 0) < 0) {
-		if (errno != EINTR)
-			diag_fatal("Failed to wait for the runtime: %s", g_strerror(errno));
-	}
-	return w.wstatus;
+	guint console = m->console ? g_unix_fd_add(console_socket_fd(m->console), G_IO_IN, on_console, m) : 0;
+	int wstatus;
+	g_autoptr(GError) err = NULL;
+	if (runtime_wait(pid, m->loop, timeout_ms, &wstatus, &err) < 0)
+		diag_fatal_error(err);
+	/* on_console clears m->console as it removes itself. */
+	if (console && m->console)
+		g_source_remove(console);
+	return wstatus;
 }
 
 static void on_output(enum stdpipe pipe, const char *buf, size_t len, void *data)

@@ -2,13 +2,17 @@
 #include "conmon/runtime.h"
 
 #include <errno.h>
+#include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
 #include "conmon/diag.h"
@@ -127,5 +131,78 @@ int runtime_read_pidfile(const char *path, pid_t *pid, GError **err)
 	if (!cm_parse_int(g_strstrip(contents), &value) || value <= 0)
 		return cm_set_error(err, EINVAL, "Invalid pid %s in %s", contents, path);
 	*pid = value;
+	return 0;
+}
+
+struct runtime_wait {
+	GMainLoop *loop;
+	pid_t pid;
+	int wstatus;
+	bool reaped;
+	int wait_errno;
+};
+
+static gboolean on_runtime_pidfd(int fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	struct runtime_wait *w = data;
+	g_main_loop_quit(w->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* Without pidfds (old kernels, valgrind) poll for the runtime's exit instead. */
+static gboolean on_runtime_poll(gpointer data)
+{
+	struct runtime_wait *w = data;
+	pid_t got = waitpid(w->pid, &w->wstatus, WNOHANG);
+	if (got == 0 || (got < 0 && errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (got < 0)
+		w->wait_errno = errno;
+	else
+		w->reaped = true;
+	g_main_loop_quit(w->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_runtime_timeout(gpointer data)
+{
+	struct runtime_wait *w = data;
+	diag_warn("runtime %d did not finish in time (exec attach handshake?), killing it", w->pid);
+	kill(w->pid, SIGKILL);
+	return G_SOURCE_REMOVE;
+}
+
+/* Sources that removed themselves are gone already. */
+static void remove_sources(const guint *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		GSource *src = ids[i] ? g_main_context_find_source_by_id(NULL, ids[i]) : NULL;
+		if (src && !g_source_is_destroyed(src))
+			g_source_destroy(src);
+	}
+}
+
+int runtime_wait(pid_t pid, GMainLoop *loop, int timeout_ms, int *wstatus, GError **err)
+{
+	struct runtime_wait w = { .loop = loop, .pid = pid };
+	guint sources[2] = { 0 };
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		sources[0] = g_unix_fd_add(pidfd, G_IO_IN, on_runtime_pidfd, &w);
+	else
+		sources[0] = g_timeout_add(10, on_runtime_poll, &w);
+	if (timeout_ms >= 0)
+		sources[1] = g_timeout_add((guint)timeout_ms, on_runtime_timeout, &w);
+	g_main_loop_run(loop);
+	remove_sources(sources, G_N_ELEMENTS(sources));
+	while (!w.reaped && w.wait_errno == 0 && waitpid(pid, &w.wstatus, 0) < 0) {
+		if (errno != EINTR)
+			w.wait_errno = errno;
+	}
+	if (w.wait_errno)
+		return cm_set_errno(err, w.wait_errno, "Failed to wait for the runtime");
+	*wstatus = w.wstatus;
 	return 0;
 }

@@ -23,3 +23,12 @@ pid_t runtime_spawn(const char *runtime, char *const argv[], const struct runtim
 
 /* Read the pid the runtime wrote to path. */
 int runtime_read_pidfile(const char *path, pid_t *pid, GError **err);
+
+/*
+ * Wait in loop for the runtime to exit, so that whatever else the loop
+ * serves (resizes on ctl, attach clients, the pty the runtime sends) is
+ * served meanwhile: the process may read its window size the moment it
+ * starts. With timeout_ms >= 0 (exec attach, where the engine's handshake
+ * holds the runtime) the runtime is killed after that long.
+ */
+int runtime_wait(pid_t pid, GMainLoop *loop, int timeout_ms, int *wstatus, GError **err);
