@@ -315,6 +315,36 @@ static void setup_endpoints(struct monitor *m)
 	}
 }
 
+/* The runtime has exited: it succeeded and left the container's pid, or the engine hears why not. */
+static void take_container_pid(struct monitor *m, int wstatus, int err_r)
+{
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+		g_autofree char *text = err_r >= 0 ? runtime_error_text(err_r, wstatus)
+						   : g_strdup_printf("runtime failed with status %d",
+								     exit_status_from_wait(wstatus));
+		fail_to_engine(m, text);
+	}
+	g_autoptr(GError) error = NULL;
+	/* A missing pid file means the runtime failed, whatever its exit code said. */
+	if (runtime_read_pidfile(m->opts.container_pidfile, &m->container_pid, &error) < 0) {
+		g_autofree char *text = g_strdup_printf("Failed to read the container pid: %s", error->message);
+		fail_to_engine(m, text);
+	}
+}
+
+/* One master, three owners: resizes (master_fd), the output reader (returned), the input sink. */
+static int share_terminal(struct monitor *m)
+{
+	if (m->console)
+		take_console(m);
+	int out_fd = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
+	int in_fd = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
+	if (out_fd < 0 || in_fd < 0)
+		diag_fatal("Failed to dup the terminal: %s", g_strerror(errno));
+	stdin_sink_set_fd(m->in, in_fd);
+	return out_fd;
+}
+
 /* Spawn the runtime and wait for it; returns the stdout/stderr read ends. */
 static void create_container(struct monitor *m, int *out_r, int *err_r)
 {
@@ -367,29 +397,20 @@ static void create_container(struct monitor *m, int *out_r, int *err_r)
 		close(m->start_fd);
 		m->start_fd = -1;
 	}
-	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-		g_autofree char *text = err[0] >= 0 ? runtime_error_text(err[0], wstatus)
-						    : g_strdup_printf("runtime failed with status %d",
-								      exit_status_from_wait(wstatus));
-		fail_to_engine(m, text);
-	}
-	/* A missing pid file means the runtime failed, whatever its exit code said. */
-	if (runtime_read_pidfile(m->opts.container_pidfile, &m->container_pid, &error) < 0) {
-		g_autofree char *text = g_strdup_printf("Failed to read the container pid: %s", error->message);
-		fail_to_engine(m, text);
-	}
-	if (tty) {
-		if (m->console)
-			take_console(m);
-		/* One master, three owners: resizes (master_fd), the output reader, the input sink. */
-		out[0] = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
-		int in_fd = fcntl(m->master_fd, F_DUPFD_CLOEXEC, 3);
-		if (out[0] < 0 || in_fd < 0)
-			diag_fatal("Failed to dup the terminal: %s", g_strerror(errno));
-		stdin_sink_set_fd(m->in, in_fd);
-	}
+	take_container_pid(m, wstatus, err[0]);
+	if (tty)
+		out[0] = share_terminal(m);
 	*out_r = out[0];
 	*err_r = err[0];
+}
+
+static void watch_oom(struct monitor *m)
+{
+	const char *oom_dirs[] = { m->opts.bundle, m->opts.persist_dir, NULL };
+	g_autoptr(GError) err = NULL;
+	m->oom = oom_watch_new(m->container_pid, oom_dirs, &err);
+	if (m->oom == NULL)
+		diag_warn("OOM events will not be reported: %s", err->message);
 }
 
 static void watch_container(struct monitor *m, int out_r, int err_r)
@@ -399,14 +420,8 @@ static void watch_container(struct monitor *m, int out_r, int err_r)
 	if (m->reaper == NULL)
 		diag_fatal_error(error);
 	reaper_watch(m->reaper, m->container_pid, on_container_exit, m);
-	if (!m->opts.exec) {
-		const char *oom_dirs[] = { m->opts.bundle, m->opts.persist_dir, NULL };
-		m->oom = oom_watch_new(m->container_pid, oom_dirs, &error);
-		if (m->oom == NULL) {
-			diag_warn("OOM events will not be reported: %s", error->message);
-			g_clear_error(&error);
-		}
-	}
+	if (!m->opts.exec)
+		watch_oom(m);
 	reaper_set_forward_pid(m->reaper, m->container_pid);
 	if (out_r >= 0)
 		m->out = stdio_reader_new(out_r, STDPIPE_STDOUT, on_output, m);
@@ -438,7 +453,8 @@ static void watch_container(struct monitor *m, int out_r, int err_r)
 		attach_server_flush(m->attach);
 }
 
-static void finish(struct monitor *m)
+/* Returns the monitor's exit code: the exit command's failure, else the container's status. */
+static int finish(struct monitor *m)
 {
 	int status = m->timed_out ? -1 : m->container_status;
 	g_clear_pointer(&m->out, stdio_reader_free);
@@ -475,8 +491,8 @@ static void finish(struct monitor *m)
 	cli_opts_clear(&m->opts);
 	g_array_unref(m->inherited_fds);
 	g_free(m->oom_score_adj);
-	if (cmd_status != 0)
-		exit(cmd_status);
+	/* -1 (timed out) leaves as 255, as the reference's does. */
+	return cmd_status != 0 ? cmd_status : status & 0xff;
 }
 
 static void take_env_fds(struct monitor *m)
@@ -541,8 +557,5 @@ int main(int argc, char **argv)
 	int out_r, err_r;
 	create_container(&m, &out_r, &err_r);
 	watch_container(&m, out_r, err_r);
-	int status = m.timed_out ? -1 : m.container_status;
-	finish(&m);
-	/* -1 (timed out) leaves as 255, as the reference's does. */
-	return status & 0xff;
+	return finish(&m);
 }
