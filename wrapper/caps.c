@@ -68,7 +68,7 @@ static bool is_all(const char *name)
 	return g_ascii_strcasecmp(name, "ALL") == 0;
 }
 
-bool caps_parse_name(const char *name, int *cap, GError **err)
+int caps_parse_name(const char *name, int *cap, GError **err)
 {
 	g_autofree char *up = g_ascii_strup(name, -1);
 	g_autofree char *full = g_str_has_prefix(up, "CAP_") ? g_strdup(up) : g_strconcat("CAP_", up, NULL);
@@ -79,13 +79,13 @@ bool caps_parse_name(const char *name, int *cap, GError **err)
 	    v >= max_bits() || !caps_name(v)) {
 		cm_set_error(err, EINVAL, "unknown capability \"%s\": use a name like CAP_NET_ADMIN or ALL "
 			     "(see capabilities(7))", name);
-		return false;
+		return -1;
 	}
 	*cap = v;
-	return true;
+	return 0;
 }
 
-static bool parse_list(const char *opt, char *const *names, caps_set *set, bool *all, GError **err)
+static int parse_list(const char *opt, char *const *names, caps_set *set, bool *all, GError **err)
 {
 	*set = 0;
 	*all = false;
@@ -96,13 +96,13 @@ static bool parse_list(const char *opt, char *const *names, caps_set *set, bool 
 			*all = true;
 			continue;
 		}
-		if (!caps_parse_name(*p, &cap, err)) {
+		if (caps_parse_name(*p, &cap, err) < 0) {
 			g_prefix_error(err, "%s: ", opt);
-			return false;
+			return -1;
 		}
 		*set |= CAPS_BIT(cap);
 	}
-	return true;
+	return 0;
 }
 
 /* The lowest capability in a non-empty set, to name in a message. */
@@ -111,27 +111,27 @@ static const char *first_name(caps_set set)
 	return caps_name(__builtin_ctzll(set));
 }
 
-bool caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *added, GError **err)
+int caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *added, GError **err)
 {
 	caps_set add_set, drop_set;
 	bool add_all, drop_all;
 
-	if (!parse_list("--cap-add", add, &add_set, &add_all, err) ||
-	    !parse_list("--cap-drop", drop, &drop_set, &drop_all, err))
-		return false;
+	if (parse_list("--cap-add", add, &add_set, &add_all, err) < 0 ||
+	    parse_list("--cap-drop", drop, &drop_set, &drop_all, err) < 0)
+		return -1;
 	if (add_all && drop_all) {
 		cm_set_error(err, EINVAL, "--cap-add ALL and --cap-drop ALL contradict each other: keep one of them");
-		return false;
+		return -1;
 	}
 	if (add_set & drop_set) {
 		cm_set_error(err, EINVAL, "%s is both added and dropped: remove it from --cap-add or --cap-drop",
 			     first_name(add_set & drop_set));
-		return false;
+		return -1;
 	}
 	if (add_set & ~caps_all()) {
 		cm_set_error(err, EPERM, "--cap-add %s: not in ctr-wrap's own bounding set, so no container can get "
 			     "it; drop the option", first_name(add_set & ~caps_all()));
-		return false;
+		return -1;
 	}
 	if (add_all)
 		add_set = caps_all();
@@ -140,7 +140,7 @@ bool caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *ad
 	*set = (*set | add_set) & ~drop_set;
 	if (added)
 		*added = add_set & ~drop_set;
-	return true;
+	return 0;
 }
 
 char **caps_to_strv(caps_set set)

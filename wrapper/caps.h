@@ -23,7 +23,7 @@ caps_set caps_all(void);
  * Parse "chown", "CAP_CHOWN", "cap_Chown"... into a capability number.
  * "ALL" is not a capability: callers handle it.
  */
-bool caps_parse_name(const char *name, int *cap, GError **err);
+int caps_parse_name(const char *name, int *cap, GError **err);
 
 /* "CAP_CHOWN" for cap; a static string, NULL for numbers libcap cannot name. */
 const char *caps_name(int cap);
@@ -36,7 +36,7 @@ const char *caps_name(int cap);
  * receives the capabilities named in add (ALL expands), which non-root users
  * get in their effective set.
  */
-bool caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *added, GError **err);
+int caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *added, GError **err);
 
 /* NULL-terminated list of the names in set, in capability-number order. */
 char **caps_to_strv(caps_set set);

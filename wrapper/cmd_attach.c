@@ -12,17 +12,17 @@
 #define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 
 /* Record whether a foreground client will remove the container itself; removes it if it already exited. */
-static bool set_attached(struct wrap_ctx *ctx, struct ctr_state *st, bool attached, GError **err)
+static int set_attached(struct wrap_ctx *ctx, struct ctr_state *st, bool attached, GError **err)
 {
 	_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, err);
 	g_autoptr(ctr_state) cur = NULL;
 	int code;
 
 	if (lock < 0)
-		return false;
+		return -1;
 	cur = state_load(ctx->root, st->id, err);
 	if (!cur)
-		return false;
+		return -1;
 	cur->attached = attached;
 	st->attached = attached;
 	if (!attached && cur->rm && state_read_exit(ctx->root, st->id, &code))
@@ -44,10 +44,10 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 		.signal_pid = st->pid,
 	};
 	enum mon_attach_result res;
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int code = -1, r;
 
-	if (!mon_parse_detach_keys(detach_keys, keys, &err))
+	if (mon_parse_detach_keys(detach_keys, keys, &err) < 0)
 		return wrap_fail(err);
 	o.detach_keys = keys->data;
 	o.n_detach_keys = keys->len;
@@ -57,7 +57,7 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 	if (res == MON_ATTACH_DETACHED) {
 		if (st->tty)
 			fputs("\r\n", stderr);
-		if (remove_after && !set_attached(ctx, st, false, &err))
+		if (remove_after && set_attached(ctx, st, false, &err) < 0)
 			return wrap_fail(err);
 		return 0;
 	}
@@ -68,7 +68,7 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 		_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, NULL);
 		/* From disk: the exit command may have deleted it from the runtime already. */
 		g_autoptr(ctr_state) cur = lock >= 0 ? state_load(ctx->root, st->id, NULL) : NULL;
-		if (cur && !wrap_cleanup(ctx, cur, true, &err))
+		if (cur && wrap_cleanup(ctx, cur, true, &err) < 0)
 			return wrap_fail(err);
 	}
 	return code < 0 || code > 255 ? WRAP_EXIT_ERROR : code;
@@ -87,11 +87,11 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 		{ NULL }
 	};
 	g_autoptr(ctr_state) st = NULL;
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int sock;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc != 2) {
 		fprintf(stderr, "ctr-wrap: attach takes one container: see ctr-wrap attach --help\n");
@@ -100,13 +100,14 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 	st = wrap_lookup(ctx, argv[1], &err);
 	if (!st)
 		return wrap_fail(err);
-	if (state_status(ctx->root, st, NULL) != CTR_RUNNING)
-		return cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[1]),
-		       wrap_fail(err);
+	if (state_status(ctx->root, st, NULL) != CTR_RUNNING) {
+		cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[1]);
+		return wrap_fail(err);
+	}
 	sock = mon_attach_connect(st->bundle, &err);
 	if (sock < 0)
 		return wrap_fail(err);
-	if (st->rm && !set_attached(ctx, st, true, &err)) {
+	if (st->rm && set_attached(ctx, st, true, &err) < 0) {
 		close(sock);
 		return wrap_fail(err);
 	}

@@ -58,11 +58,10 @@ static char *build_process_json(const char *config_path, char **args, bool tty, 
 	char errbuf[256] = "";
 	yajl_val root, proc;
 	yajl_gen g;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_get_contents(config_path, &text, NULL, &local)) {
 		cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
 		return NULL;
 	}
 	root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
@@ -151,13 +150,14 @@ static int exec_run(struct exec_job *j)
 	_cleanup_close_ int sock = -1;
 	struct mon_attach_opts o = { 0 };
 	enum mon_attach_result res;
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int data = 0;
 
-	if (state_status(j->ctx->root, j->st, NULL) != CTR_RUNNING)
-		return cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", j->st->name),
-		       wrap_fail(err);
-	if (!mon_parse_detach_keys(j->detach_keys ? j->detach_keys : DEFAULT_DETACH_KEYS, keys, &err) ||
+	if (state_status(j->ctx->root, j->st, NULL) != CTR_RUNNING) {
+		cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", j->st->name);
+		return wrap_fail(err);
+	}
+	if (mon_parse_detach_keys(j->detach_keys ? j->detach_keys : DEFAULT_DETACH_KEYS, keys, &err) < 0 ||
 	    !(conmon = wrap_conmon(j->ctx, &err)))
 		return wrap_fail(err);
 	config = g_build_filename(j->st->bundle, "config.json", NULL);
@@ -168,8 +168,10 @@ static int exec_run(struct exec_job *j)
 	j->dir = g_strdup_printf("%s/exec-%s", j->st->bundle, j->sid);
 	exit_dir = g_build_filename(j->dir, "exit", NULL);
 	proc_path = g_build_filename(j->dir, "process.json", NULL);
-	if (g_mkdir_with_parents(exit_dir, 0700) < 0)
-		return cm_set_errno(&err, errno, "mkdir %s", exit_dir), wrap_fail(err);
+	if (g_mkdir_with_parents(exit_dir, 0700) < 0) {
+		cm_set_errno(&err, errno, "mkdir %s", exit_dir);
+		return wrap_fail(err);
+	}
 	if (!g_file_set_contents(proc_path, process, -1, &err))
 		return wrap_fail(err);
 
@@ -177,11 +179,13 @@ static int exec_run(struct exec_job *j)
 	j->mon.argv = argv;
 	j->mon.cwd = j->dir;
 	j->mon.exec_attach = true;
-	if (!mon_spawn(&j->mon, &err) || !mon_send_start(&j->mon, &err) || !mon_wait_first(&j->mon, &err) ||
-	    !mon_read_msg(j->mon.attach_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err))
+	if (mon_spawn(&j->mon, &err) < 0 || mon_send_start(&j->mon, &err) < 0 || mon_wait_first(&j->mon, &err) < 0 ||
+	    mon_read_msg(j->mon.attach_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err) < 0)
 		return wrap_fail(err);
-	if (data < 0)
-		return cm_set_error(&err, EIO, "%s", message ? message : "exec failed"), wrap_fail(err);
+	if (data < 0) {
+		cm_set_error(&err, EIO, "%s", message ? message : "exec failed");
+		return wrap_fail(err);
+	}
 	sock = mon_attach_connect(j->dir, &err);
 	if (sock < 0)
 		return wrap_fail(err);
@@ -189,10 +193,10 @@ static int exec_run(struct exec_job *j)
 	if (j->tty)
 		mon_send_resize(ctl, STDIN_FILENO);
 	/* The runtime child waits for this second byte: we are attached, nothing is lost. */
-	if (!mon_send_start(&j->mon, &err))
+	if (mon_send_start(&j->mon, &err) < 0)
 		return wrap_fail(err);
 	g_clear_pointer(&message, g_free);
-	if (!mon_read_msg(j->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err))
+	if (mon_read_msg(j->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err) < 0)
 		return wrap_fail(err);
 	if (data <= 0) {
 		fprintf(stderr, "ctr-wrap: %s\n", message ? g_strstrip(message) : "exec failed (no message)");
@@ -213,7 +217,7 @@ static int exec_run(struct exec_job *j)
 		return 0;
 	}
 	g_clear_pointer(&message, g_free);
-	if (!mon_read_msg(j->mon.sync_fd, -1, &data, &message, &err))
+	if (mon_read_msg(j->mon.sync_fd, -1, &data, &message, &err) < 0)
 		return wrap_fail(err);
 	if (data < 0) {
 		fprintf(stderr, "ctr-wrap: %s\n", message ? g_strstrip(message) : "exec failed (no message)");
@@ -234,12 +238,12 @@ int cmd_exec(struct wrap_ctx *ctx, int argc, char **argv)
 		  "Keys that detach (default " DEFAULT_DETACH_KEYS ")", "KEYS" },
 		{ NULL }
 	};
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int rc;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
 	mon_spawn_init(&j.mon);
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc < 3) {
 		fprintf(stderr, "ctr-wrap: exec needs a container and a command: see ctr-wrap exec --help\n");

@@ -17,15 +17,15 @@
 
 #define DEFAULT_STOP_TIMEOUT 10
 
-static bool one_or_more(int argc, const char *cmd)
+static int one_or_more(int argc, const char *cmd)
 {
 	if (argc >= 2)
-		return true;
+		return 0;
 	fprintf(stderr, "ctr-wrap: %s needs at least one container: see ctr-wrap %s --help\n", cmd, cmd);
-	return false;
+	return -1;
 }
 
-static bool runtime_kill(struct wrap_ctx *ctx, const struct ctr_state *st, const char *sig, GError **err)
+static int runtime_kill(struct wrap_ctx *ctx, const struct ctr_state *st, const char *sig, GError **err)
 {
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	const char *args[] = { "kill", st->id, sig, NULL };
@@ -40,44 +40,42 @@ static bool runtime_says_running(struct wrap_ctx *ctx, const struct ctr_state *s
 	g_autofree char *out = NULL;
 	const char *args[] = { "state", st->id, NULL };
 
-	return mon_runtime_call(st->runtime, rt_root, args, &out, NULL) && strstr(out, "\"running\"");
+	return mon_runtime_call(st->runtime, rt_root, args, &out, NULL) == 0 && strstr(out, "\"running\"");
 }
 
-static bool stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
+static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
 {
 	enum ctr_status s = state_status(ctx->root, st, NULL);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 	int code;
 	int r;
 
 	if (s == CTR_EXITED)
-		return true;
+		return 0;
 	if (s == CTR_UNKNOWN) {
 		if (runtime_says_running(ctx, st))
 			runtime_kill(ctx, st, "KILL", NULL);
-		return true;
+		return 0;
 	}
-	if (timeout > 0 && !runtime_kill(ctx, st, "TERM", &local)) {
+	if (timeout > 0 && runtime_kill(ctx, st, "TERM", &local) < 0) {
 		/* It may have exited between our look and the kill. */
-		if (state_read_exit(ctx->root, st->id, &code)) {
-			g_error_free(local);
-			return true;
-		}
-		g_propagate_error(err, local);
-		return false;
+		if (state_read_exit(ctx->root, st->id, &code))
+			return 0;
+		g_propagate_error(err, g_steal_pointer(&local));
+		return -1;
 	}
 	r = timeout > 0 ? mon_wait_exit(ctx->root, st, timeout * 1000, &code, err) : 0;
 	if (r != 0)
-		return r > 0;
-	if (!runtime_kill(ctx, st, "KILL", &local) && !state_read_exit(ctx->root, st->id, &code)) {
-		g_propagate_error(err, local);
-		return false;
+		return r > 0 ? 0 : -1;
+	if (runtime_kill(ctx, st, "KILL", &local) < 0 && !state_read_exit(ctx->root, st->id, &code)) {
+		g_propagate_error(err, g_steal_pointer(&local));
+		return -1;
 	}
 	g_clear_error(&local);
 	r = mon_wait_exit(ctx->root, st, 30 * 1000, &code, err);
 	if (r == 0)
 		cm_set_error(err, ETIMEDOUT, "container %s did not exit after SIGKILL", st->name);
-	return r > 0;
+	return r > 0 ? 0 : -1;
 }
 
 int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
@@ -91,14 +89,14 @@ int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
 	};
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "stop"))
+	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "stop") < 0)
 		return WRAP_EXIT_ERROR;
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
-		GError *err = NULL;
+		g_autoptr(GError) err = NULL;
 
 		st = wrap_lookup(ctx, argv[i], &err);
-		if (!st || !stop_one(ctx, st, timeout, &err)) {
+		if (!st || stop_one(ctx, st, timeout, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
@@ -119,7 +117,7 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 	int rc = 0, signo = SIGKILL;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "kill"))
+	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "kill") < 0)
 		return WRAP_EXIT_ERROR;
 	if (sig && !signal_parse(sig, &signo)) {
 		fprintf(stderr, "ctr-wrap: unknown signal %s (use a name like TERM, RTMIN+1 or a number)\n", sig);
@@ -129,12 +127,12 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 	snprintf(signo_text, sizeof(signo_text), "%d", signo);
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
-		GError *err = NULL;
+		g_autoptr(GError) err = NULL;
 
 		st = wrap_lookup(ctx, argv[i], &err);
 		if (st && state_status(ctx->root, st, NULL) != CTR_RUNNING)
 			cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[i]);
-		if (!st || err || !runtime_kill(ctx, st, signo_text, &err)) {
+		if (!st || err || runtime_kill(ctx, st, signo_text, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
@@ -149,11 +147,11 @@ int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv)
 							   "Wait for containers to exit and print their exit codes.");
 	int rc = 0;
 
-	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "wait"))
+	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "wait") < 0)
 		return WRAP_EXIT_ERROR;
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
-		GError *err = NULL;
+		g_autoptr(GError) err = NULL;
 		int code = -1;
 
 		st = wrap_lookup(ctx, argv[i], &err);
@@ -178,12 +176,12 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 	int rc = 0;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "rm"))
+	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "rm") < 0)
 		return WRAP_EXIT_ERROR;
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		_cleanup_close_ int lock = -1;
-		GError *err = NULL;
+		g_autoptr(GError) err = NULL;
 		enum ctr_status s;
 
 		st = wrap_lookup(ctx, argv[i], &err);
@@ -198,12 +196,12 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 			rc = WRAP_EXIT_ERROR;
 			continue;
 		}
-		if (force && !stop_one(ctx, st, 0, &err)) {
+		if (force && stop_one(ctx, st, 0, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
 		lock = state_lock_ctr(ctx->root, st->id, NULL);
-		if (!wrap_cleanup(ctx, st, true, &err)) {
+		if (wrap_cleanup(ctx, st, true, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
@@ -280,12 +278,12 @@ int cmd_inspect(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(GString) out = g_string_new("[");
 	int rc = 0;
 
-	if (!wrap_parse(oc, &argc, &argv) || !one_or_more(argc, "inspect"))
+	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "inspect") < 0)
 		return WRAP_EXIT_ERROR;
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		g_autofree char *json = NULL;
-		GError *err = NULL;
+		g_autoptr(GError) err = NULL;
 
 		st = wrap_lookup(ctx, argv[i], &err);
 		if (!st) {

@@ -79,7 +79,7 @@ static void handle_line(struct log_reader *r, const char *line)
 }
 
 /* Read to the current end of the file. */
-static bool read_available(struct log_reader *r, GError **err)
+static int read_available(struct log_reader *r, GError **err)
 {
 	char buf[65536];
 	struct stat sb;
@@ -94,9 +94,9 @@ static bool read_available(struct log_reader *r, GError **err)
 		char *nl;
 
 		if (n < 0)
-			return cm_set_errno(err, errno, "read log"), false;
+			return cm_set_errno(err, errno, "read log");
 		if (n == 0)
-			return true;
+			return 0;
 		g_string_append_len(r->line, buf, n);
 		while ((nl = memchr(r->line->str, '\n', r->line->len))) {
 			*nl = '\0';
@@ -128,26 +128,26 @@ static bool container_done(struct wrap_ctx *ctx, const char *id)
  * kubelet-style rotation renames it): once the old file is read to its end, go on
  * with whatever file the path names now. Also picks up a log that did not exist yet.
  */
-static bool reopen_if_replaced(struct log_reader *r, const char *path, GError **err)
+static int reopen_if_replaced(struct log_reader *r, const char *path, GError **err)
 {
 	struct stat now, cur;
 	int fd;
 
 	if (stat(path, &now) < 0 || fstat(r->fd, &cur) < 0 || (now.st_dev == cur.st_dev && now.st_ino == cur.st_ino))
-		return true;
+		return 0;
 	/* Nothing more goes to the old file once its name is taken: finish it first. */
-	if (!read_available(r, err))
-		return false;
+	if (read_available(r, err) < 0)
+		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || (cm_set_errno(err, errno, "open %s", path), false);
+		return errno == ENOENT ? 0 : cm_set_errno(err, errno, "open %s", path);
 	close(r->fd);
 	r->fd = fd;
 	g_string_truncate(r->line, 0);
 	return read_available(r, err);
 }
 
-static bool follow(struct wrap_ctx *ctx, const struct ctr_state *st, struct log_reader *r, GError **err)
+static int follow(struct wrap_ctx *ctx, const struct ctr_state *st, struct log_reader *r, GError **err)
 {
 	_cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	g_autofree char *exits = state_exit_dir(ctx->root, st->id);
@@ -164,11 +164,11 @@ static bool follow(struct wrap_ctx *ctx, const struct ctr_state *st, struct log_
 		struct pollfd p = { .fd = ino, .events = POLLIN };
 		char drain[4096];
 
-		if (!read_available(r, err) || !reopen_if_replaced(r, st->log_path, err))
-			return false;
+		if (read_available(r, err) < 0 || reopen_if_replaced(r, st->log_path, err) < 0)
+			return -1;
 		if (done || r->broken_pipe) {
 			flush_partial(r);
-			return true;
+			return 0;
 		}
 		if (poll(&p, 1, 250) > 0)
 			while (read(ino, drain, sizeof(drain)) > 0)
@@ -193,11 +193,11 @@ int cmd_logs(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(ctr_state) st = NULL;
 	g_autoptr(GTimeZone) tz = g_time_zone_new_local();
 	struct log_reader r = { .fd = -1 };
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int rc = 0;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc != 2) {
 		fprintf(stderr, "ctr-wrap: logs takes one container: see ctr-wrap logs --help\n");
@@ -225,13 +225,14 @@ int cmd_logs(struct wrap_ctx *ctx, int argc, char **argv)
 	r.pending[1] = g_string_new(NULL);
 	r.fd = open(st->log_path, O_RDONLY | O_CLOEXEC);
 	if (r.fd < 0 && errno != ENOENT) {
-		rc = wrap_fail((cm_set_errno(&err, errno, "open %s", st->log_path), err));
+		cm_set_errno(&err, errno, "open %s", st->log_path);
+		rc = wrap_fail(err);
 	} else {
 		if (r.fd < 0)
 			r.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (tail >= 0)
 			r.out = g_ptr_array_new_with_free_func(log_msg_free);
-		if (!read_available(&r, &err)) {
+		if (read_available(&r, &err) < 0) {
 			rc = wrap_fail(err);
 		} else {
 			if (r.out) {
@@ -243,7 +244,7 @@ int cmd_logs(struct wrap_ctx *ctx, int argc, char **argv)
 				}
 				g_ptr_array_unref(msgs);
 			}
-			if (follow_opt && !follow(ctx, st, &r, &err))
+			if (follow_opt && follow(ctx, st, &r, &err) < 0)
 				rc = wrap_fail(err);
 			else if (!follow_opt)
 				flush_partial(&r);

@@ -60,11 +60,11 @@ int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv)
 	};
 	g_autoptr(GPtrArray) ids = NULL;
 	g_autoptr(GString) json = g_string_new("[");
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	bool as_json;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc > 1) {
 		fprintf(stderr, "ctr-wrap: ps takes no arguments: see ctr-wrap ps --help\n");

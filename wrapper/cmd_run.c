@@ -38,7 +38,7 @@ static void run_opts_clear(struct run_opts *r)
 	g_strfreev(r->publish);
 }
 
-static bool check_log_opts(struct run_opts *r, GError **err)
+static int check_log_opts(struct run_opts *r, GError **err)
 {
 	r->log_size_max = -1;
 	if (!r->log_driver)
@@ -49,21 +49,18 @@ static bool check_log_opts(struct run_opts *r, GError **err)
 	}
 	if (strcmp(r->log_driver, "k8s-file") && strcmp(r->log_driver, "journald") && strcmp(r->log_driver, "none"))
 		return cm_set_error(err, EINVAL, "unknown --log-driver %s (use k8s-file, journald or none)",
-				    r->log_driver),
-		       false;
+				    r->log_driver);
 	for (char **o = r->log_opts; o && *o; o++) {
 		if (strcmp(r->log_driver, "k8s-file") != 0)
-			return cm_set_error(err, EINVAL, "--log-opt %s: only the k8s-file log driver takes options", *o),
-			       false;
+			return cm_set_error(err, EINVAL, "--log-opt %s: only the k8s-file log driver takes options", *o);
 		if (!g_str_has_prefix(*o, "max-size="))
-			return cm_set_error(err, EINVAL, "unknown --log-opt %s (supported: max-size=SIZE)", *o), false;
-		if (!spec_parse_size(*o + strlen("max-size="), &r->log_size_max, err))
-			return false;
+			return cm_set_error(err, EINVAL, "unknown --log-opt %s (supported: max-size=SIZE)", *o);
+		if (spec_parse_size(*o + strlen("max-size="), &r->log_size_max, err) < 0)
+			return -1;
 		if (r->log_size_max < MIN_LOG_SIZE)
-			return cm_set_error(err, EINVAL, "--log-opt max-size must be at least %d bytes", MIN_LOG_SIZE),
-			       false;
+			return cm_set_error(err, EINVAL, "--log-opt max-size must be at least %d bytes", MIN_LOG_SIZE);
 	}
-	return true;
+	return 0;
 }
 
 static char *now_rfc3339(void)
@@ -146,11 +143,13 @@ static char **build_monitor_argv(struct wrap_ctx *ctx, const char *conmon, const
 	return (char **)g_ptr_array_free(a, FALSE);
 }
 
-static bool save_locked(struct wrap_ctx *ctx, const struct ctr_state *st, GError **err)
+static int save_locked(struct wrap_ctx *ctx, const struct ctr_state *st, GError **err)
 {
 	_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, err);
 
-	return lock >= 0 && state_save(ctx->root, st, err);
+	if (lock < 0)
+		return -1;
+	return state_save(ctx->root, st, err);
 }
 
 static pid_t read_pidfile(const char *path)
@@ -171,7 +170,7 @@ struct launch {
 	int exit_code;		/* for a create failure reported by the monitor */
 };
 
-static bool launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_state *st, const struct run_opts *r,
+static int launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_state *st, const struct run_opts *r,
 			   const struct spec_opts *so, struct launch *l, GError **err)
 {
 	g_auto(GStrv) argv = build_monitor_argv(ctx, conmon, st, r, so);
@@ -182,31 +181,30 @@ static bool launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_
 	l->mon.argv = argv;
 	l->mon.extra_fds = (const int *)(void *)l->port_fds->data;
 	l->mon.n_extra = l->port_fds->len;
-	if (!mon_spawn(&l->mon, err))
-		return false;
-	if (!mon_send_start(&l->mon, err) || !mon_wait_first(&l->mon, err))
-		return false;
+	if (mon_spawn(&l->mon, err) < 0)
+		return -1;
+	if (mon_send_start(&l->mon, err) < 0 || mon_wait_first(&l->mon, err) < 0)
+		return -1;
 	st->monitor_pid = read_pidfile(pidfile);
-	if (!mon_read_msg(l->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, err))
-		return false;
+	if (mon_read_msg(l->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, err) < 0)
+		return -1;
 	if (data <= 0) {
 		l->exit_code = mon_failure_code(message);
 		if (message)
 			g_strstrip(message);
 		return cm_set_error(err, EIO, "%s",
-				    message && message[0] ? message : "container create failed (no message)"),
-		       false;
+				    message && message[0] ? message : "container create failed (no message)");
 	}
 	st->pid = data;
-	return true;
+	return 0;
 }
 
-static bool start_forwarder(struct launch *l, const struct ctr_state *st, pid_t *fwd, GError **err)
+static int start_forwarder(struct launch *l, const struct ctr_state *st, pid_t *fwd, GError **err)
 {
 	if (!l->mappings->len)
-		return true;
+		return 0;
 	*fwd = port_forward_start(l->mappings, l->port_fds, st->pid, err);
-	return *fwd > 0;
+	return *fwd > 0 ? 0 : -1;
 }
 
 struct run_job {
@@ -222,20 +220,20 @@ struct run_job {
 };
 
 /* Options, spec, runtime and monitor choice, the state dir. */
-static bool prepare(struct run_job *j, GError **err)
+static int prepare(struct run_job *j, GError **err)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *json = NULL;
 	struct ctr_state *st = j->st;
 
 	for (char **p = j->r.publish; p && *p; p++)
-		if (!ports_parse(*p, j->l.mappings, err))
-			return false;
+		if (ports_parse(*p, j->l.mappings, err) < 0)
+			return -1;
 	if (!(st->runtime = wrap_runtime(j->ctx, err)) || !(j->conmon = wrap_conmon(j->ctx, err)) ||
-	    !state_init_root(j->ctx->root, err) || !(st->id = spec_new_id(err)))
-		return false;
+	    state_init_root(j->ctx->root, err) < 0 || !(st->id = spec_new_id(err)))
+		return -1;
 	if (!(json = spec_build(&j->so, st->id, &j->host, true, warnings, err)))
-		return false;
+		return -1;
 	for (guint i = 0; i < warnings->len; i++)
 		fprintf(stderr, "ctr-wrap: warning: %s\n", (char *)warnings->pdata[i]);
 
@@ -252,40 +250,40 @@ static bool prepare(struct run_job *j, GError **err)
 	st->tty = j->so.tty;
 	st->attached = !j->r.detach;
 	j->rt_root = state_runtime_root(j->ctx->root);
-	if (!state_create(j->ctx->root, st, err))
-		return false;
-	if (!spec_write_bundle(st->bundle, json, err)) {
+	if (state_create(j->ctx->root, st, err) < 0)
+		return -1;
+	if (spec_write_bundle(st->bundle, json, err) < 0) {
 		wrap_cleanup(j->ctx, st, true, NULL);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 /*
  * Under the container lock: a command that exits at once makes the monitor run
  * `cleanup` (runtime delete) while `runtime start` may still be finishing.
  */
-static bool mark_running(struct run_job *j, GError **err)
+static int mark_running(struct run_job *j, GError **err)
 {
 	const char *start[] = { "start", j->st->id, NULL };
 	_cleanup_close_ int lock = state_lock_ctr(j->ctx->root, j->st->id, err);
 
-	if (lock < 0 || !mon_runtime_call(j->st->runtime, j->rt_root, start, NULL, err))
-		return false;
+	if (lock < 0 || mon_runtime_call(j->st->runtime, j->rt_root, start, NULL, err) < 0)
+		return -1;
 	g_free(j->st->status);
 	j->st->status = g_strdup("running");
 	return state_save(j->ctx->root, j->st, err);
 }
 
-/* Reserve ports, launch the monitor (create), forward ports, start. Returns -1 to attach, else our code. */
-static bool launch(struct run_job *j, int *sock, GError **err)
+/* Reserve ports, launch the monitor (create), forward ports, start; *sock is the attach socket unless -d. */
+static int launch(struct run_job *j, int *sock, GError **err)
 {
 	struct ctr_state *st = j->st;
 	pid_t fwd = 0;
 
 	/* Kept close-on-exec here: the monitor and the forwarder get copies placed for them. */
-	if (!ports_reserve(j->l.mappings, j->l.port_fds, err))
-		return false;
+	if (ports_reserve(j->l.mappings, j->l.port_fds, err) < 0)
+		return -1;
 	if (j->l.mappings->len) {
 		GPtrArray *ps = g_ptr_array_new();
 		for (guint i = 0; i < j->l.mappings->len; i++)
@@ -293,17 +291,17 @@ static bool launch(struct run_job *j, int *sock, GError **err)
 		g_ptr_array_add(ps, NULL);
 		st->ports = (char **)g_ptr_array_free(ps, FALSE);
 	}
-	if (!launch_monitor(j->ctx, j->conmon, st, &j->r, &j->so, &j->l, err))
-		return false;
-	if (!start_forwarder(&j->l, st, &fwd, err) || !save_locked(j->ctx, st, err))
-		return false;
+	if (launch_monitor(j->ctx, j->conmon, st, &j->r, &j->so, &j->l, err) < 0)
+		return -1;
+	if (start_forwarder(&j->l, st, &fwd, err) < 0 || save_locked(j->ctx, st, err) < 0)
+		return -1;
 	/* The monitor (and forwarder) hold the reservations now. */
 	ports_close_fds(j->l.port_fds);
 	if (j->r.detach)
 		return mark_running(j, err);
 	*sock = mon_attach_connect(st->bundle, err);
 	if (*sock < 0)
-		return false;
+		return -1;
 	if (j->so.tty) {
 		g_autofree char *ctl = g_build_filename(st->bundle, "ctl", NULL);
 		mon_send_resize(ctl, STDIN_FILENO);
@@ -313,13 +311,12 @@ static bool launch(struct run_job *j, int *sock, GError **err)
 }
 
 /* Undo a half-made container after err; returns the exit code. */
-static int abandon(struct run_job *j, GError *err)
+static int abandon(struct run_job *j, const GError *err)
 {
 	struct ctr_state *st = j->st;
 	int rc = j->l.exit_code;
 
 	fprintf(stderr, "ctr-wrap: %s\n", err->message);
-	g_error_free(err);
 	if (st->pid > 0 && state_pid_alive(st->monitor_pid)) {
 		const char *kill_args[] = { "kill", st->id, "KILL", NULL };
 		int code;
@@ -333,16 +330,16 @@ static int abandon(struct run_job *j, GError *err)
 
 static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 {
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	_cleanup_close_ int sock = -1;
 
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
-	if (!spec_opts_finish(&j->so, argc - 1, argv + 1, &err) || !check_log_opts(&j->r, &err) ||
-	    !mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : DEFAULT_DETACH_KEYS, j->keys, &err) ||
-	    !prepare(j, &err))
+	if (spec_opts_finish(&j->so, argc - 1, argv + 1, &err) < 0 || check_log_opts(&j->r, &err) < 0 ||
+	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
+	    prepare(j, &err) < 0)
 		return wrap_fail(err);
-	if (!launch(j, &sock, &err))
+	if (launch(j, &sock, &err) < 0)
 		return abandon(j, err);
 	if (j->r.detach) {
 		printf("%s\n", j->st->id);

@@ -52,7 +52,7 @@ int cmd_spec(int argc, char **argv)
 		g_autofree char *msg = g_strdup_printf("%s: see ctr-wrap spec --help", err->message);
 
 		rc = fail(msg);
-	} else if (!spec_opts_finish(&opts, argc - 1, argv + 1, &err)) {
+	} else if (spec_opts_finish(&opts, argc - 1, argv + 1, &err) < 0) {
 		rc = fail(err->message);
 	} else if (!id_opt && !(id = spec_new_id(&err))) {
 		rc = fail(err->message);

@@ -43,24 +43,21 @@ const struct wrap_command *wrap_command_find(const char *name)
 	return NULL;
 }
 
-int wrap_fail(GError *err)
+int wrap_fail(const GError *err)
 {
 	fprintf(stderr, "ctr-wrap: %s\n", err ? err->message : "unknown error");
-	if (err)
-		g_error_free(err);
 	return WRAP_EXIT_ERROR;
 }
 
-bool wrap_parse(GOptionContext *oc, int *argc, char ***argv)
+int wrap_parse(GOptionContext *oc, int *argc, char ***argv)
 {
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	const char *cmd = (*argc > 0) ? (*argv)[0] : "?";
 
 	if (g_option_context_parse(oc, argc, argv, &err))
-		return true;
+		return 0;
 	fprintf(stderr, "ctr-wrap: %s: see ctr-wrap %s --help\n", err->message, cmd);
-	g_error_free(err);
-	return false;
+	return -1;
 }
 
 GOptionContext *wrap_option_context(const char *params, const char *summary)
@@ -169,16 +166,16 @@ static void release_parent_cgroup(void)
 	}
 }
 
-bool wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err)
+int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err)
 {
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	const char *del[] = { "delete", "--force", st->id, NULL };
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 	bool was_deleted = st->deleted;
 
 	/* Cleanup runs twice for a foreground --rm (exit command, then `run`): one delete is enough. */
 	if (!was_deleted) {
-		if (mon_runtime_call(st->runtime, rt_root, del, NULL, &local)) {
+		if (mon_runtime_call(st->runtime, rt_root, del, NULL, &local) == 0) {
 			st->deleted = true;
 		} else {
 			g_debug("%s", local->message);
@@ -188,7 +185,9 @@ bool wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove,
 	}
 	if (force_remove || (st->rm && !st->attached))
 		return state_remove(ctx->root, st, err);
-	return was_deleted || !st->deleted || state_save(ctx->root, st, err);
+	if (was_deleted || !st->deleted)
+		return 0;
+	return state_save(ctx->root, st, err);
 }
 
 /* `cleanup ID`: the monitor's exit command. Quiet when the container is already gone. */
@@ -197,9 +196,9 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(GOptionContext) oc = wrap_option_context("ID", "Internal: release a container after it exited.");
 	g_autoptr(ctr_state) st = NULL;
 	_cleanup_close_ int lock = -1;
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 
-	if (!wrap_parse(oc, &argc, &argv))
+	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc != 2) {
 		fprintf(stderr, "ctr-wrap: cleanup takes one container id\n");
@@ -211,7 +210,7 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 	st = state_load(ctx->root, argv[1], NULL);
 	if (!st)
 		return 0;
-	if (!wrap_cleanup(ctx, st, false, &err))
+	if (wrap_cleanup(ctx, st, false, &err) < 0)
 		return wrap_fail(err);
 	return 0;
 }
@@ -249,7 +248,7 @@ int wrap_main(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) oc = g_option_context_new("COMMAND");
 	const struct wrap_command *cmd;
-	GError *err = NULL;
+	g_autoptr(GError) err = NULL;
 	int rc;
 
 	g_option_context_set_help_enabled(oc, FALSE);
@@ -257,7 +256,6 @@ int wrap_main(int argc, char **argv)
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
 		fprintf(stderr, "ctr-wrap: %s: see ctr-wrap --help\n", err->message);
-		g_error_free(err);
 		return WRAP_EXIT_ERROR;
 	}
 	if (version) {

@@ -48,10 +48,10 @@ int wrap_main(int argc, char **argv);
 
 /* Helpers for the cmd_*.c files. */
 
-/* Print "ctr-wrap: <message>" and free err; returns 125. */
-int wrap_fail(GError *err);
-/* Parse a command's options; on error prints it and returns false. */
-bool wrap_parse(GOptionContext *oc, int *argc, char ***argv);
+/* Print "ctr-wrap: <message>" (err stays the caller's); returns 125. */
+int wrap_fail(const GError *err);
+/* Parse a command's options; on error prints it and returns -1. */
+int wrap_parse(GOptionContext *oc, int *argc, char ***argv);
 /* A GOptionContext for "ctr-wrap CMD PARAMS" with a summary line. */
 GOptionContext *wrap_option_context(const char *params, const char *summary);
 /* The runtime path to use for new containers (probed once). */
@@ -61,7 +61,7 @@ char *wrap_conmon(struct wrap_ctx *ctx, GError **err);
 /* Resolve REF (name, id, id prefix) and load its state. */
 struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err);
 /* `runtime delete [-f] ID`, then remove the state when st->rm or force_remove. Idempotent. */
-bool wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err);
+int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err);
 
 /* The state plus what is only known now (status, exit code, finish time) as a JSON object. */
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty);

@@ -82,7 +82,7 @@ static void G_GNUC_NORETURN exec_child(const struct mon_spawn *m, const int *fds
 	_exit(127);
 }
 
-bool mon_spawn(struct mon_spawn *m, GError **err)
+int mon_spawn(struct mon_spawn *m, GError **err)
 {
 	int sp[2], start[2], attach[2] = { -1, -1 };
 	g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
@@ -90,12 +90,12 @@ bool mon_spawn(struct mon_spawn *m, GError **err)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return cm_set_errno(err, errno, "socketpair"), false;
+		return cm_set_errno(err, errno, "socketpair");
 	if (pipe2(start, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(sp[0]);
 		close(sp[1]);
-		return cm_set_errno(err, e, "pipe"), false;
+		return cm_set_errno(err, e, "pipe");
 	}
 	if (m->exec_attach && pipe2(attach, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -103,7 +103,7 @@ bool mon_spawn(struct mon_spawn *m, GError **err)
 		close(sp[1]);
 		close(start[0]);
 		close(start[1]);
-		return cm_set_errno(err, e, "pipe"), false;
+		return cm_set_errno(err, e, "pipe");
 	}
 	g_array_append_val(fds, sp[1]);
 	g_array_append_val(fds, start[0]);
@@ -126,45 +126,44 @@ bool mon_spawn(struct mon_spawn *m, GError **err)
 		close(start[1]);
 		if (attach[0] >= 0)
 			close(attach[0]);
-		return cm_set_errno(err, e, "fork"), false;
+		return cm_set_errno(err, e, "fork");
 	}
 	m->pid = pid;
 	m->sync_fd = sp[0];
 	m->start_fd = start[1];
 	m->attach_fd = attach[0];
-	return true;
+	return 0;
 }
 
-bool mon_send_start(struct mon_spawn *m, GError **err)
+int mon_send_start(struct mon_spawn *m, GError **err)
 {
 	char b = 0;
 
 	if (cm_write_all(m->start_fd, &b, 1, -1) < 0)
-		return cm_set_errno(err, errno, "write to the monitor's start pipe"), false;
-	return true;
+		return cm_set_errno(err, errno, "write to the monitor's start pipe");
+	return 0;
 }
 
-bool mon_wait_first(struct mon_spawn *m, GError **err)
+int mon_wait_first(struct mon_spawn *m, GError **err)
 {
 	int status;
 
 	while (waitpid(m->pid, &status, 0) < 0) {
 		if (errno != EINTR)
-			return cm_set_errno(err, errno, "waitpid monitor"), false;
+			return cm_set_errno(err, errno, "waitpid monitor");
 	}
 	m->pid = -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return true;
+		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return cm_set_error(err, ENOEXEC, "cannot execute the monitor %s (check --conmon)", m->argv[0]), false;
+		return cm_set_error(err, ENOEXEC, "cannot execute the monitor %s (check --conmon)", m->argv[0]);
 	if (WIFEXITED(status))
 		return cm_set_error(err, EIO, "the monitor %s failed with status %d (its message is above)", m->argv[0],
-				    WEXITSTATUS(status)),
-		       false;
-	return cm_set_error(err, EIO, "the monitor %s was killed by signal %d", m->argv[0], WTERMSIG(status)), false;
+				    WEXITSTATUS(status));
+	return cm_set_error(err, EIO, "the monitor %s was killed by signal %d", m->argv[0], WTERMSIG(status));
 }
 
-bool mon_parse_msg(const char *buf, size_t len, int *data, char **message, GError **err)
+int mon_parse_msg(const char *buf, size_t len, int *data, char **message, GError **err)
 {
 	g_autofree char *text = g_strndup(buf, len);
 	const char *data_path[] = { "data", NULL };
@@ -175,13 +174,12 @@ bool mon_parse_msg(const char *buf, size_t len, int *data, char **message, GErro
 	root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
 	if (!root || !YAJL_IS_OBJECT(root)) {
 		yajl_tree_free(root);
-		return cm_set_error(err, EPROTO, "bad message from the monitor: %s", g_strstrip(text)), false;
+		return cm_set_error(err, EPROTO, "bad message from the monitor: %s", g_strstrip(text));
 	}
 	v = yajl_tree_get(root, data_path, yajl_t_number);
 	if (!v || !YAJL_IS_INTEGER(v)) {
 		yajl_tree_free(root);
-		return cm_set_error(err, EPROTO, "message from the monitor has no \"data\": %s", g_strstrip(text)),
-		       false;
+		return cm_set_error(err, EPROTO, "message from the monitor has no \"data\": %s", g_strstrip(text));
 	}
 	*data = (int)YAJL_GET_INTEGER(v);
 	if (message) {
@@ -189,10 +187,10 @@ bool mon_parse_msg(const char *buf, size_t len, int *data, char **message, GErro
 		*message = v ? g_strdup(YAJL_GET_STRING(v)) : NULL;
 	}
 	yajl_tree_free(root);
-	return true;
+	return 0;
 }
 
-bool mon_read_msg(int fd, int timeout_ms, int *data, char **message, GError **err)
+int mon_read_msg(int fd, int timeout_ms, int *data, char **message, GError **err)
 {
 	g_autoptr(GByteArray) buf = g_byte_array_new();
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -205,22 +203,21 @@ bool mon_read_msg(int fd, int timeout_ms, int *data, char **message, GError **er
 		int r;
 
 		if (timeout_ms >= 0 && left <= 0)
-			return cm_set_error(err, ETIMEDOUT, "timed out waiting for the monitor"), false;
+			return cm_set_error(err, ETIMEDOUT, "timed out waiting for the monitor");
 		r = poll(&p, 1, timeout_ms < 0 ? -1 : left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return cm_set_errno(err, errno, "poll"), false;
+			return cm_set_errno(err, errno, "poll");
 		if (r == 0)
 			continue;
 		n = cm_read(fd, chunk, sizeof(chunk));
 		if (n < 0)
-			return cm_set_errno(err, errno, "read from the monitor"), false;
+			return cm_set_errno(err, errno, "read from the monitor");
 		if (n == 0) {
 			if (buf->len)
 				break;
-			return cm_set_error(err, EPIPE, "the monitor exited without reporting (see its message above)"),
-			       false;
+			return cm_set_error(err, EPIPE, "the monitor exited without reporting (see its message above)");
 		}
 		g_byte_array_append(buf, chunk, (guint)n);
 	}
@@ -255,12 +252,12 @@ int mon_attach_connect(const char *dir, GError **err)
 	return TAKE_FD(s);
 }
 
-bool mon_parse_detach_keys(const char *spec, GByteArray *out, GError **err)
+int mon_parse_detach_keys(const char *spec, GByteArray *out, GError **err)
 {
 	g_auto(GStrv) keys = NULL;
 
 	if (!spec || !spec[0])
-		return true;
+		return 0;
 	keys = g_strsplit(spec, ",", -1);
 	for (char **k = keys; *k; k++) {
 		guint8 b;
@@ -272,16 +269,15 @@ bool mon_parse_detach_keys(const char *spec, GByteArray *out, GError **err)
 			else if (strchr("@[\\]^_", c))
 				b = (guint8)(c - '@');
 			else
-				return cm_set_error(err, EINVAL, "bad detach key \"%s\" (use e.g. ctrl-p,ctrl-q)", *k),
-				       false;
+				return cm_set_error(err, EINVAL, "bad detach key \"%s\" (use e.g. ctrl-p,ctrl-q)", *k);
 		} else if (strlen(*k) == 1) {
 			b = (guint8)(*k)[0];
 		} else {
-			return cm_set_error(err, EINVAL, "bad detach key \"%s\" (use e.g. ctrl-p,ctrl-q)", *k), false;
+			return cm_set_error(err, EINVAL, "bad detach key \"%s\" (use e.g. ctrl-p,ctrl-q)", *k);
 		}
 		g_byte_array_append(out, &b, 1);
 	}
-	return true;
+	return 0;
 }
 
 void mon_send_resize(const char *ctl_path, int tty_fd)
@@ -307,8 +303,8 @@ struct attach_loop {
 	size_t matched;		/* detach-key bytes seen so far */
 };
 
-/* Feed stdin bytes through the detach-key matcher; true when the user detached. */
-static bool forward_input(struct attach_loop *l, const guint8 *buf, size_t len, GError **err, bool *failed)
+/* Feed stdin bytes through the detach-key matcher: 1 when the user detached, else 0 or -1. */
+static int forward_input(struct attach_loop *l, const guint8 *buf, size_t len, GError **err)
 {
 	const struct mon_attach_opts *o = l->o;
 	g_autoptr(GByteArray) out = g_byte_array_sized_new((guint)len + 8);
@@ -330,10 +326,8 @@ static bool forward_input(struct attach_loop *l, const guint8 *buf, size_t len, 
 		}
 		g_byte_array_append(out, &buf[i], 1);
 	}
-	if (out->len && cm_write_all(o->sock, out->data, out->len, -1) < 0) {
-		cm_set_errno(err, errno, "write to the attach socket");
-		*failed = true;
-	}
+	if (out->len && cm_write_all(o->sock, out->data, out->len, -1) < 0)
+		return cm_set_errno(err, errno, "write to the attach socket");
 	return detached;
 }
 
@@ -416,18 +410,17 @@ enum mon_attach_result mon_attach_run(const struct mon_attach_opts *o, GError **
 		}
 		if (p[2].revents) {
 			ssize_t n = cm_read(STDIN_FILENO, buf, sizeof(buf));
-			bool failed = false;
+			int fwd;
 			if (n <= 0) {
 				/* EOF: the monitor closes the container's stdin when we shut our side. */
 				stdin_open = false;
 				shutdown(o->sock, SHUT_WR);
 				continue;
 			}
-			if (forward_input(&l, buf, (size_t)n, err, &failed)) {
+			fwd = forward_input(&l, buf, (size_t)n, err);
+			if (fwd > 0)
 				res = MON_ATTACH_DETACHED;
-				break;
-			}
-			if (failed)
+			if (fwd != 0)
 				break;
 		}
 	}
@@ -469,11 +462,11 @@ int mon_wait_exit(const char *root, const struct ctr_state *st, int timeout_ms, 
 	}
 }
 
-bool mon_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out, GError **err)
+int mon_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out, GError **err)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autofree char *sout = NULL, *serr = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 	int status = 0;
 
 	g_ptr_array_add(argv, (char *)runtime);
@@ -485,16 +478,14 @@ bool mon_runtime_call(const char *runtime, const char *rt_root, const char *cons
 	if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &sout, &serr, &status,
 			  &local)) {
 		cm_set_error(err, ENOEXEC, "%s", local->message);
-		g_error_free(local);
-		return false;
+		return -1;
 	}
 	if (!g_spawn_check_wait_status(status, NULL)) {
 		g_strstrip(serr);
 		return cm_set_error(err, EIO, "%s %s failed: %s", runtime, ((const char **)argv->pdata)[3],
-				    serr[0] ? serr : "no message"),
-		       false;
+				    serr[0] ? serr : "no message");
 	}
 	if (out)
 		*out = g_steal_pointer(&sout);
-	return true;
+	return 0;
 }

@@ -37,19 +37,19 @@ void mon_spawn_init(struct mon_spawn *m);
 void mon_spawn_close(struct mon_spawn *m);
 
 /* Fork and exec the monitor: fds 3 sync, 4 start, [5 attach], then extra_fds; own process group. */
-bool mon_spawn(struct mon_spawn *m, GError **err);
+int mon_spawn(struct mon_spawn *m, GError **err);
 
 /* One byte on the start pipe (sent once for create, twice for exec-attach). */
-bool mon_send_start(struct mon_spawn *m, GError **err);
+int mon_send_start(struct mon_spawn *m, GError **err);
 
 /* Reap the first process; a non-zero exit becomes an error (the monitor printed why on stderr). */
-bool mon_wait_first(struct mon_spawn *m, GError **err);
+int mon_wait_first(struct mon_spawn *m, GError **err);
 
 /* Parse one message `{"data": N[, "message": "..."]}` (a trailing newline is fine). */
-bool mon_parse_msg(const char *buf, size_t len, int *data, char **message, GError **err);
+int mon_parse_msg(const char *buf, size_t len, int *data, char **message, GError **err);
 
 /* Read one message from fd (SEQPACKET packet or a pipe line); EOF and timeout are errors. */
-bool mon_read_msg(int fd, int timeout_ms, int *data, char **message, GError **err);
+int mon_read_msg(int fd, int timeout_ms, int *data, char **message, GError **err);
 
 /* Exit code for a failed create/exec message: 127 when the command was not found, else 126. */
 int mon_failure_code(const char *message);
@@ -58,7 +58,7 @@ int mon_failure_code(const char *message);
 int mon_attach_connect(const char *dir, GError **err);
 
 /* "ctrl-p,ctrl-q" -> bytes; "" -> none. Letters, @ [ \ ] ^ _ and single characters. */
-bool mon_parse_detach_keys(const char *spec, GByteArray *out, GError **err);
+int mon_parse_detach_keys(const char *spec, GByteArray *out, GError **err);
 
 /* Tell the monitor the terminal size of fd via CTL ("1 ROWS COLS\n"); no-op if fd is not a tty. */
 void mon_send_resize(const char *ctl_path, int tty_fd);
@@ -92,5 +92,5 @@ int mon_wait_exit(const char *root, const struct ctr_state *st, int timeout_ms, 
  * RUNTIME --root RTROOT ARGS...; captures stdout into *out (may be NULL).
  * Non-zero exit -> error carrying the runtime's stderr.
  */
-bool mon_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out,
+int mon_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out,
 		      GError **err);

@@ -53,7 +53,7 @@ static bool parse_port(const char *s, guint16 *out)
 }
 
 /* "N" or "N-M"; which names the side ("host"/"container") in the message. */
-static bool parse_range(const char *spec, const char *s, const char *which, guint16 *lo, guint16 *hi, GError **err)
+static int parse_range(const char *spec, const char *s, const char *which, guint16 *lo, guint16 *hi, GError **err)
 {
 	g_auto(GStrv) ends = g_strsplit(s, "-", 0);
 	guint n = g_strv_length(ends);
@@ -61,19 +61,19 @@ static bool parse_range(const char *spec, const char *s, const char *which, guin
 	if (n == 0 || n > 2 || !parse_port(ends[0], lo) || (n == 2 && !parse_port(ends[1], hi))) {
 		cm_set_error(err, EINVAL, "bad port spec '%s': %s port must be a number 1-65535 or a range LOW-HIGH",
 			     spec, which);
-		return false;
+		return -1;
 	}
 	if (n == 1)
 		*hi = *lo;
 	if (*lo > *hi) {
 		cm_set_error(err, EINVAL, "bad port spec '%s': %s port range %s is reversed, write it as LOW-HIGH",
 			     spec, which, s);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
-static bool parse_protos(const char *spec, const char *s, bool want[2], GError **err)
+static int parse_protos(const char *spec, const char *s, bool want[2], GError **err)
 {
 	g_auto(GStrv) names = g_strsplit(s, ",", 0);
 
@@ -85,17 +85,17 @@ static bool parse_protos(const char *spec, const char *s, bool want[2], GError *
 			want[PORT_PROTO_UDP] = true;
 		} else if (g_ascii_strcasecmp(*p, "sctp") == 0) {
 			cm_set_error(err, EINVAL, "bad port spec '%s': sctp is not supported, use tcp or udp", spec);
-			return false;
+			return -1;
 		} else {
 			cm_set_error(err, EINVAL, "bad port spec '%s': protocol must be tcp or udp", spec);
-			return false;
+			return -1;
 		}
 	}
 	if (!want[PORT_PROTO_TCP] && !want[PORT_PROTO_UDP]) {
 		cm_set_error(err, EINVAL, "bad port spec '%s': protocol must be tcp or udp", spec);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 static bool valid_ip(const char *ip)
@@ -105,7 +105,7 @@ static bool valid_ip(const char *ip)
 	return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
 }
 
-bool ports_parse(const char *spec, GArray *out, GError **err)
+int ports_parse(const char *spec, GArray *out, GError **err)
 {
 	g_autofree char *body = g_strdup(spec);
 	bool want[2] = { true, false };
@@ -113,8 +113,8 @@ bool ports_parse(const char *spec, GArray *out, GError **err)
 
 	if (slash) {
 		*slash = '\0';
-		if (!parse_protos(spec, slash + 1, want, err))
-			return false;
+		if (parse_protos(spec, slash + 1, want, err) < 0)
+			return -1;
 	}
 
 	g_autofree char *ip = NULL;
@@ -123,13 +123,13 @@ bool ports_parse(const char *spec, GArray *out, GError **err)
 		char *close = strchr(body, ']');
 		if (!close || close[1] != ':') {
 			cm_set_error(err, EINVAL, "bad port spec '%s': write an IPv6 host IP as [IP]:HOST:CTR", spec);
-			return false;
+			return -1;
 		}
 		ip = g_strndup(body + 1, (gsize)(close - body - 1));
 		parts = g_strsplit(close + 2, ":", 0);
 		if (g_strv_length(parts) != 2) {
 			cm_set_error(err, EINVAL, "bad port spec '%s': expected [IP]:HOST:CTR", spec);
-			return false;
+			return -1;
 		}
 	} else {
 		g_auto(GStrv) all = g_strsplit(body, ":", 0);
@@ -138,7 +138,7 @@ bool ports_parse(const char *spec, GArray *out, GError **err)
 			cm_set_error(err, EINVAL,
 				     "bad port spec '%s': expected [IP:][HOST:]CTR (write an IPv6 host IP in brackets: "
 				     "[::1]:8080:80)", spec);
-			return false;
+			return -1;
 		}
 		if (n == 3)
 			ip = g_strdup(all[0]);
@@ -150,21 +150,21 @@ bool ports_parse(const char *spec, GArray *out, GError **err)
 		g_clear_pointer(&ip, g_free);
 	if (ip && !valid_ip(ip)) {
 		cm_set_error(err, EINVAL, "bad port spec '%s': host IP '%s' is not an IPv4 or IPv6 address", spec, ip);
-		return false;
+		return -1;
 	}
 
 	guint16 clo, chi, hlo = 0, hhi = 0;
-	if (!parse_range(spec, parts[1], "container", &clo, &chi, err))
-		return false;
+	if (parse_range(spec, parts[1], "container", &clo, &chi, err) < 0)
+		return -1;
 	bool random_host = parts[0][0] == '\0';
 	if (!random_host) {
-		if (!parse_range(spec, parts[0], "host", &hlo, &hhi, err))
-			return false;
+		if (parse_range(spec, parts[0], "host", &hlo, &hhi, err) < 0)
+			return -1;
 		if (hhi - hlo != chi - clo) {
 			cm_set_error(err, EINVAL,
 				     "bad port spec '%s': host range has %d ports but container range has %d, "
 				     "make them the same length", spec, hhi - hlo + 1, chi - clo + 1);
-			return false;
+			return -1;
 		}
 	}
 
@@ -181,7 +181,7 @@ bool ports_parse(const char *spec, GArray *out, GError **err)
 			g_array_append_val(out, m);
 		}
 	}
-	return true;
+	return 0;
 }
 
 static char *format_host(const char *ip, guint16 port)
@@ -294,7 +294,7 @@ static void raise_nofile(guint needed)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-bool ports_reserve(GArray *mappings, GArray *fds_out, GError **err)
+int ports_reserve(GArray *mappings, GArray *fds_out, GError **err)
 {
 	g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
 
@@ -303,12 +303,12 @@ bool ports_reserve(GArray *mappings, GArray *fds_out, GError **err)
 		int fd = reserve_one(&g_array_index(mappings, struct port_mapping, i), err);
 		if (fd < 0) {
 			ports_close_fds(fds);
-			return false;
+			return -1;
 		}
 		g_array_append_val(fds, fd);
 	}
 	g_array_append_vals(fds_out, fds->data, fds->len);
-	return true;
+	return 0;
 }
 
 int ports_place_fds(int *fds, size_t n, int first_fd)

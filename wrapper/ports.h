@@ -27,7 +27,7 @@ struct port_mapping {
 GArray *ports_mappings_new(void);
 
 /* Parse one -p value and append one mapping per port and protocol to out. */
-bool ports_parse(const char *spec, GArray *out, GError **err);
+int ports_parse(const char *spec, GArray *out, GError **err);
 
 const char *ports_proto_name(enum port_proto proto);
 
@@ -39,7 +39,7 @@ char *ports_format(const struct port_mapping *m);
  * mapping order). Random host ports are written back into mappings. On
  * failure nothing stays open and fds_out is left as it was.
  */
-bool ports_reserve(GArray *mappings, GArray *fds_out, GError **err);
+int ports_reserve(GArray *mappings, GArray *fds_out, GError **err);
 
 /*
  * A TCP reservation is bound with SO_REUSEADDR, which is then cleared so no one else can bind the port

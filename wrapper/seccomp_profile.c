@@ -344,8 +344,8 @@ struct parse_ctx {
 	GError **err;
 };
 
-static bool parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static bool parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...)
+static int parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static int parse_fail(struct parse_ctx *pc, const char *where, const char *fmt, ...)
 {
 	va_list ap;
 	g_autofree char *msg = NULL;
@@ -355,7 +355,7 @@ static bool parse_fail(struct parse_ctx *pc, const char *where, const char *fmt,
 	va_end(ap);
 	cm_set_error(pc->err, EINVAL, "seccomp profile %s: %s%s%s", pc->source, where ? where : "", where ? ": " : "",
 		     msg);
-	return false;
+	return -1;
 }
 
 static yajl_val obj_get(yajl_val obj, const char *key)
@@ -374,20 +374,20 @@ static yajl_val member(yajl_val obj, const char *key)
 	return v && !YAJL_IS_NULL(v) ? v : NULL;
 }
 
-static bool get_string(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char **out)
+static int get_string(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char **out)
 {
 	yajl_val v = member(obj, key);
 
 	*out = NULL;
 	if (!v)
-		return true;
+		return 0;
 	if (!YAJL_IS_STRING(v))
 		return parse_fail(pc, where, "\"%s\" must be a string", key);
 	*out = g_strdup(YAJL_GET_STRING(v));
-	return true;
+	return 0;
 }
 
-static bool get_strv(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char ***out)
+static int get_strv(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, char ***out)
 {
 	yajl_val v = member(obj, key);
 
@@ -404,11 +404,11 @@ static bool get_strv(struct parse_ctx *pc, const char *where, yajl_val obj, cons
 	}
 	g_ptr_array_add(a, NULL);
 	*out = (char **)g_ptr_array_steal(a, NULL);
-	return true;
+	return 0;
 }
 
 /* Unsigned 64-bit from the number's own text: yajl's integer stops at LLONG_MAX. */
-static bool get_u64(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, guint64 *out, bool *found)
+static int get_u64(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, guint64 *out, bool *found)
 {
 	yajl_val v = member(obj, key);
 	char *end;
@@ -416,27 +416,27 @@ static bool get_u64(struct parse_ctx *pc, const char *where, yajl_val obj, const
 	if (found)
 		*found = v != NULL;
 	if (!v)
-		return true;
+		return 0;
 	if (!YAJL_IS_NUMBER(v) || !g_ascii_isdigit(v->u.number.r[0]))
 		return parse_fail(pc, where, "\"%s\" must be a non-negative integer", key);
 	errno = 0;
 	*out = g_ascii_strtoull(v->u.number.r, &end, 10);
 	if (errno || *end)
 		return parse_fail(pc, where, "\"%s\" must be a non-negative integer below 2^64", key);
-	return true;
+	return 0;
 }
 
-static bool parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, bool *has,
+static int parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, bool *has,
 			guint *out)
 {
 	guint64 v = 0;
 
-	if (!get_u64(pc, where, obj, key, &v, has))
-		return false;
+	if (get_u64(pc, where, obj, key, &v, has) < 0)
+		return -1;
 	if (*has && v > 4095)
 		return parse_fail(pc, where, "\"%s\" %" G_GUINT64_FORMAT " is not an errno value", key, v);
 	*out = (guint)v;
-	return true;
+	return 0;
 }
 
 static const char *const known_actions[] = {
@@ -444,7 +444,7 @@ static const char *const known_actions[] = {
 	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", NULL,
 };
 
-static bool check_action(struct parse_ctx *pc, const char *where, const char *action)
+static int check_action(struct parse_ctx *pc, const char *where, const char *action)
 {
 	if (strcmp(action, "SCMP_ACT_NOTIFY") == 0)
 		return parse_fail(pc, where, "SCMP_ACT_NOTIFY needs a seccomp listener, which ctr-wrap does not run");
@@ -452,10 +452,10 @@ static bool check_action(struct parse_ctx *pc, const char *where, const char *ac
 		return parse_fail(pc, where,
 				  "unknown action \"%s\": use SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
 				  "SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE or SCMP_ACT_LOG", action);
-	return true;
+	return 0;
 }
 
-static bool parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, const char *key,
+static int parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, const char *key,
 		       struct seccomp_cond *c)
 {
 	yajl_val v = member(rule, key);
@@ -466,10 +466,12 @@ static bool parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, c
 	if (!v) {
 		c->caps = g_new0(char *, 1);
 		c->arches = g_new0(char *, 1);
-		return true;
+		return 0;
 	}
-	return get_strv(pc, w, v, "caps", &c->caps) && get_strv(pc, w, v, "arches", &c->arches) &&
-	       get_string(pc, w, v, "minKernel", &c->min_kernel);
+	if (get_strv(pc, w, v, "caps", &c->caps) < 0 || get_strv(pc, w, v, "arches", &c->arches) < 0 ||
+	    get_string(pc, w, v, "minKernel", &c->min_kernel) < 0)
+		return -1;
+	return 0;
 }
 
 static bool parse_op(const char *s, enum scmp_compare *op)
@@ -482,7 +484,7 @@ static bool parse_op(const char *s, enum scmp_compare *op)
 	return false;
 }
 
-static bool parse_args(struct parse_ctx *pc, const char *where, yajl_val rule, GArray *args)
+static int parse_args(struct parse_ctx *pc, const char *where, yajl_val rule, GArray *args)
 {
 	yajl_val v = member(rule, "args");
 
@@ -498,25 +500,25 @@ static bool parse_args(struct parse_ctx *pc, const char *where, yajl_val rule, G
 
 		if (!YAJL_IS_OBJECT(a))
 			return parse_fail(pc, w, "must be an object with index, value, valueTwo and op");
-		if (!get_u64(pc, w, a, "index", &index, &found))
-			return false;
+		if (get_u64(pc, w, a, "index", &index, &found) < 0)
+			return -1;
 		if (!found || index > 5)
 			return parse_fail(pc, w, "\"index\" must be an argument number from 0 to 5");
-		if (!get_u64(pc, w, a, "value", &arg.value, NULL) ||
-		    !get_u64(pc, w, a, "valueTwo", &arg.value_two, NULL))
-			return false;
-		if (!get_string(pc, w, a, "op", &op))
-			return false;
+		if (get_u64(pc, w, a, "value", &arg.value, NULL) < 0 ||
+		    get_u64(pc, w, a, "valueTwo", &arg.value_two, NULL) < 0)
+			return -1;
+		if (get_string(pc, w, a, "op", &op) < 0)
+			return -1;
 		if (!op || !parse_op(op, &arg.op))
 			return parse_fail(pc, w, "\"op\" must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
 					  "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ");
 		arg.index = (unsigned int)index;
 		g_array_append_val(args, arg);
 	}
-	return true;
+	return 0;
 }
 
-static bool parse_rule(struct parse_ctx *pc, yajl_val v, size_t i, struct seccomp_rule **out)
+static int parse_rule(struct parse_ctx *pc, yajl_val v, size_t i, struct seccomp_rule **out)
 {
 	g_autofree char *where = g_strdup_printf("syscalls[%zu]", i);
 	struct seccomp_rule *r = g_new0(struct seccomp_rule, 1);
@@ -528,8 +530,8 @@ static bool parse_rule(struct parse_ctx *pc, yajl_val v, size_t i, struct seccom
 	if (!YAJL_IS_OBJECT(v))
 		return parse_fail(pc, where, "must be an object with names and action");
 	/* "name" is docker's older spelling of a one-element "names". */
-	if (!get_strv(pc, where, v, "names", &r->names) || !get_string(pc, where, v, "name", &single))
-		return false;
+	if (get_strv(pc, where, v, "names", &r->names) < 0 || get_string(pc, where, v, "name", &single) < 0)
+		return -1;
 	if (single) {
 		char **n = g_new0(char *, g_strv_length(r->names) + 2);
 
@@ -540,18 +542,20 @@ static bool parse_rule(struct parse_ctx *pc, yajl_val v, size_t i, struct seccom
 	}
 	if (!r->names[0])
 		return parse_fail(pc, where, "no syscall names: give \"names\": [\"...\"]");
-	if (!get_string(pc, where, v, "action", &r->action))
-		return false;
+	if (get_string(pc, where, v, "action", &r->action) < 0)
+		return -1;
 	if (!r->action)
 		return parse_fail(pc, where, "\"action\" is missing");
-	return check_action(pc, where, r->action) &&
-	       parse_errno(pc, where, v, "errnoRet", &r->has_errno, &r->errno_ret) &&
-	       parse_args(pc, where, v, r->args) && parse_cond(pc, where, v, "includes", &r->includes) &&
-	       parse_cond(pc, where, v, "excludes", &r->excludes) &&
-	       get_string(pc, where, v, "comment", &r->comment);
+	if (check_action(pc, where, r->action) < 0 ||
+	    parse_errno(pc, where, v, "errnoRet", &r->has_errno, &r->errno_ret) < 0 ||
+	    parse_args(pc, where, v, r->args) < 0 || parse_cond(pc, where, v, "includes", &r->includes) < 0 ||
+	    parse_cond(pc, where, v, "excludes", &r->excludes) < 0 ||
+	    get_string(pc, where, v, "comment", &r->comment) < 0)
+		return -1;
+	return 0;
 }
 
-static bool parse_arch_map(struct parse_ctx *pc, yajl_val v, GPtrArray *out)
+static int parse_arch_map(struct parse_ctx *pc, yajl_val v, GPtrArray *out)
 {
 	if (v && !YAJL_IS_ARRAY(v))
 		return parse_fail(pc, "archMap", "must be an array");
@@ -564,13 +568,49 @@ static bool parse_arch_map(struct parse_ctx *pc, yajl_val v, GPtrArray *out)
 			return parse_fail(pc, w, "must be an object with architecture and subArchitectures");
 		m = g_new0(struct seccomp_arch_map, 1);
 		g_ptr_array_add(out, m);
-		if (!get_string(pc, w, e, "architecture", &m->arch) ||
-		    !get_strv(pc, w, e, "subArchitectures", &m->sub_arches))
-			return false;
+		if (get_string(pc, w, e, "architecture", &m->arch) < 0 ||
+		    get_strv(pc, w, e, "subArchitectures", &m->sub_arches) < 0)
+			return -1;
 		if (!m->arch)
 			return parse_fail(pc, w, "\"architecture\" is missing");
 	}
-	return true;
+	return 0;
+}
+
+/* Everything above "syscalls". */
+static int parse_header(struct parse_ctx *pc, yajl_val root, struct seccomp_profile *p)
+{
+	if (!YAJL_IS_OBJECT(root))
+		return parse_fail(pc, NULL, "the top level must be an object");
+	if (get_string(pc, NULL, root, "defaultAction", &p->default_action) < 0)
+		return -1;
+	if (!p->default_action)
+		return parse_fail(pc, NULL, "\"defaultAction\" is missing");
+	if (check_action(pc, "defaultAction", p->default_action) < 0 ||
+	    parse_errno(pc, NULL, root, "defaultErrnoRet", &p->has_default_errno, &p->default_errno) < 0 ||
+	    get_strv(pc, NULL, root, "architectures", &p->architectures) < 0 ||
+	    parse_arch_map(pc, member(root, "archMap"), p->arch_map) < 0 ||
+	    get_strv(pc, NULL, root, "flags", &p->flags) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_syscalls(struct parse_ctx *pc, yajl_val root, struct seccomp_profile *p)
+{
+	yajl_val syscalls = member(root, "syscalls");
+
+	if (syscalls && !YAJL_IS_ARRAY(syscalls))
+		return parse_fail(pc, NULL, "\"syscalls\" must be an array");
+	for (size_t i = 0; syscalls && i < syscalls->u.array.len; i++) {
+		struct seccomp_rule *r;
+		int ret = parse_rule(pc, syscalls->u.array.values[i], i, &r);
+
+		/* Added even when half parsed: the profile owns it. */
+		g_ptr_array_add(p->rules, r);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct seccomp_profile *seccomp_profile_parse(const char *json, const char *source, GError **err)
@@ -579,43 +619,28 @@ struct seccomp_profile *seccomp_profile_parse(const char *json, const char *sour
 	struct parse_ctx pc = { .source = source, .err = err };
 	char errbuf[256] = "";
 	yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
-	yajl_val syscalls;
-	bool ok;
+	int ret;
 
 	if (!root) {
 		g_strchomp(g_strdelimit(errbuf, "\n", ' '));
 		parse_fail(&pc, NULL, "not valid JSON: %s", errbuf);
 		return NULL;
 	}
-	ok = YAJL_IS_OBJECT(root) || parse_fail(&pc, NULL, "the top level must be an object");
-	ok = ok && get_string(&pc, NULL, root, "defaultAction", &p->default_action) &&
-	     (p->default_action || parse_fail(&pc, NULL, "\"defaultAction\" is missing")) &&
-	     check_action(&pc, "defaultAction", p->default_action) &&
-	     parse_errno(&pc, NULL, root, "defaultErrnoRet", &p->has_default_errno, &p->default_errno) &&
-	     get_strv(&pc, NULL, root, "architectures", &p->architectures) &&
-	     parse_arch_map(&pc, member(root, "archMap"), p->arch_map) && get_strv(&pc, NULL, root, "flags", &p->flags);
-	syscalls = ok ? member(root, "syscalls") : NULL;
-	if (ok && syscalls && !YAJL_IS_ARRAY(syscalls))
-		ok = parse_fail(&pc, NULL, "\"syscalls\" must be an array");
-	for (size_t i = 0; ok && syscalls && i < syscalls->u.array.len; i++) {
-		struct seccomp_rule *r;
-
-		ok = parse_rule(&pc, syscalls->u.array.values[i], i, &r);
-		g_ptr_array_add(p->rules, r);
-	}
+	ret = parse_header(&pc, root, p);
+	if (ret == 0)
+		ret = parse_syscalls(&pc, root, p);
 	yajl_tree_free(root);
-	return ok ? g_steal_pointer(&p) : NULL;
+	return ret == 0 ? g_steal_pointer(&p) : NULL;
 }
 
 struct seccomp_profile *seccomp_profile_load(const char *path, GError **err)
 {
 	g_autofree char *json = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_get_contents(path, &json, NULL, &local)) {
 		cm_set_error(err, local->code == G_FILE_ERROR_NOENT ? ENOENT : EIO,
 			     "seccomp profile: %s: give an existing JSON file or seccomp=unconfined", local->message);
-		g_error_free(local);
 		return NULL;
 	}
 	return seccomp_profile_parse(json, path, err);
@@ -628,7 +653,7 @@ static bool has_cap(caps_set set, const char *name)
 	int cap;
 
 	/* A capability this kernel has no name for cannot be in the set. */
-	return caps_parse_name(name, &cap, NULL) && (set & CAPS_BIT(cap));
+	return caps_parse_name(name, &cap, NULL) == 0 && (set & CAPS_BIT(cap));
 }
 
 static bool arch_matches(const struct arch_info *a, const char *name)
@@ -802,7 +827,7 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 
-static bool add_arches(scmp_filter_ctx ctx, const struct seccomp_profile *p, GError **err)
+static int add_arches(scmp_filter_ctx ctx, const struct seccomp_profile *p, GError **err)
 {
 	for (char **a = p->architectures; a && *a; a++) {
 		const char *bare = g_str_has_prefix(*a, "SCMP_ARCH_") ? *a + strlen("SCMP_ARCH_") : *a;
@@ -813,18 +838,18 @@ static bool add_arches(scmp_filter_ctx ctx, const struct seccomp_profile *p, GEr
 		if (token == 0) {
 			cm_set_error(err, EINVAL, "seccomp profile %s: unknown architecture \"%s\": use names like "
 				     "SCMP_ARCH_X86_64", p->source, *a);
-			return false;
+			return -1;
 		}
 		r = seccomp_arch_add(ctx, token);
 		if (r < 0 && r != -EEXIST) {
 			cm_set_errno(err, -r, "seccomp profile %s: architecture %s", p->source, *a);
-			return false;
+			return -1;
 		}
 	}
-	return true;
+	return 0;
 }
 
-bool seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warnings, GError **err)
+int seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warnings, GError **err)
 {
 	uint32_t def = action_value(p->default_action, p->has_default_errno, p->default_errno);
 	__attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = seccomp_init(def);
@@ -832,10 +857,10 @@ bool seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warning
 	if (!ctx) {
 		cm_set_error(err, EINVAL, "seccomp profile %s: libseccomp rejected defaultAction %s", p->source,
 			     p->default_action);
-		return false;
+		return -1;
 	}
-	if (!add_arches(ctx, p, err))
-		return false;
+	if (add_arches(ctx, p, err) < 0)
+		return -1;
 	for (guint i = 0; i < p->rules->len; i++) {
 		const struct seccomp_rule *rule = p->rules->pdata[i];
 		uint32_t act = action_value(rule->action, rule->has_errno, rule->errno_ret);
@@ -861,9 +886,9 @@ bool seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warning
 					     "seccomp profile %s: syscalls[%u] (%s, %s): libseccomp refused the "
 					     "rule: %s",
 					     p->source, rule->source_index, *n, rule->action, g_strerror(-r));
-				return false;
+				return -1;
 			}
 		}
 	}
-	return true;
+	return 0;
 }

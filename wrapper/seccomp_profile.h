@@ -81,7 +81,7 @@ struct seccomp_profile *seccomp_profile_resolve(const struct seccomp_profile *p,
  * libseccomp does not know are skipped, with a message appended to warnings
  * (may be NULL) unless the profile is built in.
  */
-bool seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warnings, GError **err);
+int seccomp_profile_compile(const struct seccomp_profile *p, GPtrArray *warnings, GError **err);
 
 /* "SCMP_CMP_EQ" for SCMP_CMP_EQ. */
 const char *seccomp_op_name(enum scmp_compare op);

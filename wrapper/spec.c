@@ -470,7 +470,7 @@ static struct seccomp_profile *resolve_seccomp(const struct spec_opts *o, const 
 	if (!profile)
 		return NULL;
 	resolved = seccomp_profile_resolve(profile, &target);
-	if (!seccomp_profile_compile(resolved, warnings, err))
+	if (seccomp_profile_compile(resolved, warnings, err) < 0)
 		return NULL;
 	return g_steal_pointer(&resolved);
 }
@@ -581,17 +581,16 @@ char *spec_build(const struct spec_opts *opts, const char *id, const struct spec
 	return g_strndup((const char *)buf, len);
 }
 
-bool spec_write_bundle(const char *bundle_dir, const char *json, GError **err)
+int spec_write_bundle(const char *bundle_dir, const char *json, GError **err)
 {
 	g_autofree char *path = g_build_filename(bundle_dir, "config.json", NULL);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
 		cm_set_error(err, local->code == G_FILE_ERROR_NOENT ? ENOENT : EIO, "%s", local->message);
-		g_error_free(local);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 char *spec_new_id(GError **err)

@@ -43,7 +43,7 @@ char *spec_build(const struct spec_opts *opts, const char *id, const struct spec
 		 GPtrArray *warnings, GError **err);
 
 /* Write json to bundle_dir/config.json (mode 0600: it may hold secrets in env), atomically. */
-bool spec_write_bundle(const char *bundle_dir, const char *json, GError **err);
+int spec_write_bundle(const char *bundle_dir, const char *json, GError **err);
 
 /* A new random container id: 64 lower-case hex digits. */
 char *spec_new_id(GError **err);

@@ -160,7 +160,7 @@ static bool size_suffix(const char *s, int *shift)
 	return *s == '\0';
 }
 
-bool spec_parse_size(const char *s, gint64 *out, GError **err)
+int spec_parse_size(const char *s, gint64 *out, GError **err)
 {
 	char *end = NULL;
 	guint64 v = 0;
@@ -173,14 +173,14 @@ bool spec_parse_size(const char *s, gint64 *out, GError **err)
 	if (!end || errno != 0 || !size_suffix(end, &shift) || v > ((guint64)G_MAXINT64 >> shift)) {
 		cm_set_error(err, EINVAL,
 			     "invalid size \"%s\": use a number with an optional k, m or g suffix, e.g. 512m", s);
-		return false;
+		return -1;
 	}
 	*out = (gint64)(v << shift);
-	return true;
+	return 0;
 }
 
 /* Read ROOTFS/path without letting symlinks in the image escape to the host's files. */
-static bool read_rootfs_file(const char *rootfs, const char *path, char **contents, GError **err)
+static int read_rootfs_file(const char *rootfs, const char *path, char **contents, GError **err)
 {
 	_cleanup_close_ int dirfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
@@ -191,37 +191,36 @@ static bool read_rootfs_file(const char *rootfs, const char *path, char **conten
 
 	if (dirfd < 0) {
 		cm_set_errno(err, errno, "open %s", rootfs);
-		return false;
+		return -1;
 	}
 	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
 		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		cm_set_errno(err, errno, "open %s/%s", rootfs, path);
-		return false;
+		return -1;
 	}
 	while ((n = cm_read(fd, chunk, sizeof(chunk))) > 0)
 		g_string_append_len(buf, chunk, n);
 	if (n < 0) {
 		cm_set_errno(err, errno, "read %s/%s", rootfs, path);
-		return false;
+		return -1;
 	}
 	*contents = g_string_free(g_steal_pointer(&buf), FALSE);
-	return true;
+	return 0;
 }
 
 /* Missing files count as empty: many minimal images have no /etc/group. */
 static char **rootfs_lines(const char *rootfs, const char *path, GError **err)
 {
 	g_autofree char *contents = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
-	if (!read_rootfs_file(rootfs, path, &contents, &local)) {
+	if (read_rootfs_file(rootfs, path, &contents, &local) < 0) {
 		if (cm_error_errno(local) != ENOENT) {
-			g_propagate_error(err, local);
+			g_propagate_error(err, g_steal_pointer(&local));
 			return NULL;
 		}
-		g_error_free(local);
 		return g_new0(char *, 1);
 	}
 	return g_strsplit(contents, "\n", -1);
@@ -270,7 +269,7 @@ static void add_if_member(GArray *gids, gid_t primary, const char *line, const c
 			add_gid(gids, primary, gid);
 }
 
-bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,
+int spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,
 		     GError **err)
 {
 	g_auto(GStrv) parts = g_strsplit(spec, ":", 2);
@@ -283,11 +282,11 @@ bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gi
 
 	if (!*user || (grp && !*grp)) {
 		cm_set_error(err, EINVAL, "--user \"%s\": expected UID[:GID] or NAME[:GROUP]", spec);
-		return false;
+		return -1;
 	}
 	passwd = rootfs_lines(rootfs, "etc/passwd", err);
 	if (!passwd)
-		return false;
+		return -1;
 	if (parse_u32(user, &u)) {
 		pw = db_find(passwd, NULL, u);
 	} else {
@@ -295,7 +294,7 @@ bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gi
 		if (!pw || !parse_u32(pw[2], &u)) {
 			cm_set_error(err, ENOENT, "--user %s: no such user in %s/etc/passwd: use a numeric UID", user,
 				     rootfs);
-			return false;
+			return -1;
 		}
 	}
 	/* A uid the image does not know gets group 0, as docker and podman do. */
@@ -305,7 +304,7 @@ bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gi
 	if (grp || pw) {
 		group = rootfs_lines(rootfs, "etc/group", err);
 		if (!group)
-			return false;
+			return -1;
 	}
 	if (grp && !parse_u32(grp, &g)) {
 		g_auto(GStrv) gr = db_find(group, grp, 0);
@@ -313,7 +312,7 @@ bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gi
 		if (!gr || !parse_u32(gr[2], &g)) {
 			cm_set_error(err, ENOENT, "--user %s: no such group in %s/etc/group: use a numeric GID", spec,
 				     rootfs);
-			return false;
+			return -1;
 		}
 	}
 	/* An explicit group means exactly that identity; otherwise the image's memberships apply. */
@@ -322,7 +321,7 @@ bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gi
 			add_if_member(additional_gids, g, *l, pw[0]);
 	*uid = u;
 	*gid = g;
-	return true;
+	return 0;
 }
 
 static const struct {
@@ -372,7 +371,7 @@ static bool parse_rlim_value(const char *s, guint64 *out)
 	return true;
 }
 
-bool spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err)
+int spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err)
 {
 	const char *eq = strchr(s, '=');
 	g_autofree char *name = eq ? g_ascii_strdown(s, eq - s) : NULL;
@@ -389,20 +388,20 @@ bool spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err)
 			     "--ulimit %s: expected NAME=SOFT[:HARD] with NAME one of as, core, cpu, data, fsize, "
 			     "locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack",
 			     s);
-		return false;
+		return -1;
 	}
 	out->resource = resource;
 	if (g_strv_length(vals) < 1 || g_strv_length(vals) > 2 || !parse_rlim_value(vals[0], &out->soft) ||
 	    !parse_rlim_value(vals[1] ? vals[1] : vals[0], &out->hard)) {
 		cm_set_error(err, EINVAL, "--ulimit %s: limits must be numbers, -1 or unlimited, e.g. nofile=1024:4096",
 			     s);
-		return false;
+		return -1;
 	}
 	if (out->soft > out->hard) {
 		cm_set_error(err, EINVAL, "--ulimit %s: the soft limit is above the hard limit: swap them", s);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 static bool env_key_ok(const char *kv, gsize keylen)
@@ -415,7 +414,7 @@ static bool env_key_ok(const char *kv, gsize keylen)
 	return true;
 }
 
-static bool add_env(struct spec_opts *o, GHashTable *index, const char *kv, const char *origin, GError **err)
+static int add_env(struct spec_opts *o, GHashTable *index, const char *kv, const char *origin, GError **err)
 {
 	const char *eq = strchr(kv, '=');
 	g_autofree char *key = eq ? g_strndup(kv, eq - kv) : g_strdup(kv);
@@ -424,7 +423,7 @@ static bool add_env(struct spec_opts *o, GHashTable *index, const char *kv, cons
 
 	if (!env_key_ok(kv, strlen(key))) {
 		cm_set_error(err, EINVAL, "%s \"%s\": the variable name must be non-empty without spaces", origin, kv);
-		return false;
+		return -1;
 	}
 	if (eq) {
 		entry = g_strdup(kv);
@@ -433,32 +432,31 @@ static bool add_env(struct spec_opts *o, GHashTable *index, const char *kv, cons
 
 		/* Like docker: KEY alone that the host does not have is left out. */
 		if (!host)
-			return true;
+			return 0;
 		entry = g_strconcat(key, "=", host, NULL);
 	}
 	if (g_hash_table_lookup_extended(index, key, NULL, &pos)) {
 		g_free(o->env->pdata[GPOINTER_TO_UINT(pos)]);
 		o->env->pdata[GPOINTER_TO_UINT(pos)] = entry;
-		return true;
+		return 0;
 	}
 	g_hash_table_insert(index, g_steal_pointer(&key), GUINT_TO_POINTER(o->env->len));
 	g_ptr_array_add(o->env, entry);
-	return true;
+	return 0;
 }
 
-static bool parse_env(struct spec_opts *o, GError **err)
+static int parse_env(struct spec_opts *o, GError **err)
 {
 	g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	for (char **f = o->raw.env_files; f && *f; f++) {
 		g_autofree char *contents = NULL;
 		g_auto(GStrv) lines = NULL;
-		GError *local = NULL;
+		g_autoptr(GError) local = NULL;
 
 		if (!g_file_get_contents(*f, &contents, NULL, &local)) {
 			cm_set_error(err, EINVAL, "--env-file: %s", local->message);
-			g_error_free(local);
-			return false;
+			return -1;
 		}
 		lines = g_strsplit(contents, "\n", -1);
 		for (char **l = lines; *l; l++) {
@@ -472,14 +470,14 @@ static bool parse_env(struct spec_opts *o, GError **err)
 				p++;
 			if (!*p || *p == '#')
 				continue;
-			if (!add_env(o, index, *l, origin, err))
-				return false;
+			if (add_env(o, index, *l, origin, err) < 0)
+				return -1;
 		}
 	}
 	for (char **e = o->raw.env; e && *e; e++)
-		if (!add_env(o, index, *e, "--env", err))
-			return false;
-	return true;
+		if (add_env(o, index, *e, "--env", err) < 0)
+			return -1;
+	return 0;
 }
 
 /* An absolute destination, lexically cleaned; "/" itself is not a mount point we allow. */
@@ -506,7 +504,7 @@ static bool is_propagation(const char *s)
 	return g_strv_contains(modes, s);
 }
 
-static bool parse_volume(const char *spec, struct spec_mount **out, GError **err)
+static int parse_volume(const char *spec, struct spec_mount **out, GError **err)
 {
 	static const char *const flags[] = { "ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec", NULL };
 	g_auto(GStrv) parts = g_strsplit(spec, ":", -1);
@@ -521,19 +519,19 @@ static bool parse_volume(const char *spec, struct spec_mount **out, GError **err
 	if (n < 2 || n > 3 || !parts[0][0]) {
 		cm_set_error(err, EINVAL,
 			     "--volume %s: expected SRC:DST[:OPTS] (paths containing ':' are not supported)", spec);
-		return false;
+		return -1;
 	}
 	if (parts[0][0] != '/') {
 		cm_set_error(err, EINVAL, "--volume %s: the host path must be absolute, e.g. $PWD/%s", spec, parts[0]);
-		return false;
+		return -1;
 	}
 	if (stat(parts[0], &st) < 0) {
 		cm_set_errno(err, errno, "--volume %s: host path %s", spec, parts[0]);
-		return false;
+		return -1;
 	}
 	dst = mount_destination("--volume", spec, parts[1], err);
 	if (!dst)
-		return false;
+		return -1;
 
 	opts = n == 3 ? g_strsplit(parts[2], ",", -1) : g_new0(char *, 1);
 	for (char **p = opts; *p; p++) {
@@ -547,7 +545,7 @@ static bool parse_volume(const char *spec, struct spec_mount **out, GError **err
 		} else {
 			cm_set_error(err, EINVAL, "--volume %s: unknown option \"%s\": use ro, rw, bind, rbind, "
 				     "[r]private, [r]shared, [r]slave, nosuid, nodev or noexec", spec, *p);
-			return false;
+			return -1;
 		}
 	}
 	g_ptr_array_insert(options, 0, g_strdup(propagation));
@@ -560,10 +558,10 @@ static bool parse_volume(const char *spec, struct spec_mount **out, GError **err
 	m->source = g_strdup(parts[0]);
 	m->options = (char **)g_ptr_array_steal(options, NULL);
 	*out = m;
-	return true;
+	return 0;
 }
 
-static bool parse_tmpfs(const char *spec, struct spec_mount **out, GError **err)
+static int parse_tmpfs(const char *spec, struct spec_mount **out, GError **err)
 {
 	const char *colon = strchr(spec, ':');
 	g_autofree char *dst_raw = colon ? g_strndup(spec, colon - spec) : g_strdup(spec);
@@ -575,7 +573,7 @@ static bool parse_tmpfs(const char *spec, struct spec_mount **out, GError **err)
 	struct spec_mount *m;
 
 	if (!dst)
-		return false;
+		return -1;
 	for (gsize i = 0; i < G_N_ELEMENTS(defaults); i++)
 		if (!g_strv_contains((const char *const *)user, defaults[i][0]) &&
 		    !g_strv_contains((const char *const *)user, defaults[i][1]))
@@ -584,7 +582,7 @@ static bool parse_tmpfs(const char *spec, struct spec_mount **out, GError **err)
 		if (!**p) {
 			cm_set_error(err, EINVAL, "--tmpfs %s: empty mount option: separate options with single commas",
 				     spec);
-			return false;
+			return -1;
 		}
 		g_ptr_array_add(options, g_strdup(*p));
 	}
@@ -596,23 +594,23 @@ static bool parse_tmpfs(const char *spec, struct spec_mount **out, GError **err)
 	m->source = g_strdup("tmpfs");
 	m->options = (char **)g_ptr_array_steal(options, NULL);
 	*out = m;
-	return true;
+	return 0;
 }
 
-static bool parse_mounts(struct spec_opts *o, GError **err)
+static int parse_mounts(struct spec_opts *o, GError **err)
 {
 	for (char **v = o->raw.volumes; v && *v; v++) {
 		struct spec_mount *m;
 
-		if (!parse_volume(*v, &m, err))
-			return false;
+		if (parse_volume(*v, &m, err) < 0)
+			return -1;
 		g_ptr_array_add(o->mounts, m);
 	}
 	for (char **t = o->raw.tmpfs; t && *t; t++) {
 		struct spec_mount *m;
 
-		if (!parse_tmpfs(*t, &m, err))
-			return false;
+		if (parse_tmpfs(*t, &m, err) < 0)
+			return -1;
 		g_ptr_array_add(o->mounts, m);
 	}
 	for (guint i = 0; i < o->mounts->len; i++)
@@ -623,10 +621,10 @@ static bool parse_mounts(struct spec_opts *o, GError **err)
 				cm_set_error(err, EINVAL,
 					     "two mounts on %s: keep one --volume/--tmpfs per container path",
 					     a->destination);
-				return false;
+				return -1;
 			}
 		}
-	return true;
+	return 0;
 }
 
 /* "KEY=VAL" or "KEY:VAL" (docker's older spelling); *val is NULL for a bare KEY. */
@@ -640,7 +638,7 @@ static bool secopt_split(const char *s, const char *key, const char **val)
 	return true;
 }
 
-static bool parse_security_opts(struct spec_opts *o, GError **err)
+static int parse_security_opts(struct spec_opts *o, GError **err)
 {
 	for (char **s = o->raw.security_opts; s && *s; s++) {
 		const char *val;
@@ -661,39 +659,38 @@ static bool parse_security_opts(struct spec_opts *o, GError **err)
 			} else {
 				cm_set_error(err, EINVAL, "--security-opt %s: use no-new-privileges or "
 					     "no-new-privileges=false", *s);
-				return false;
+				return -1;
 			}
 		} else {
 			cm_set_error(err, EINVAL,
 				     "--security-opt %s: not supported; use seccomp=PATH, seccomp=unconfined or "
 				     "no-new-privileges", *s);
-			return false;
+			return -1;
 		}
 	}
-	return true;
+	return 0;
 }
 
-static bool parse_resources(struct spec_opts *o, GError **err)
+static int parse_resources(struct spec_opts *o, GError **err)
 {
 	if (o->raw.memory) {
-		GError *local = NULL;
+		g_autoptr(GError) local = NULL;
 
-		if (!spec_parse_size(o->raw.memory, &o->memory, &local)) {
+		if (spec_parse_size(o->raw.memory, &o->memory, &local) < 0) {
 			cm_set_error(err, EINVAL, "--memory: %s", local->message);
-			g_error_free(local);
-			return false;
+			return -1;
 		}
 		if (o->memory < MIN_MEMORY) {
 			cm_set_error(err, EINVAL, "--memory %s is below the minimum of 6m: give at least 6m",
 				     o->raw.memory);
-			return false;
+			return -1;
 		}
 	}
 	if (o->raw.pids_limit) {
 		if (!cm_parse_int64(o->raw.pids_limit, &o->pids_limit) || o->pids_limit < -1) {
 			cm_set_error(err, EINVAL, "--pids-limit %s: give a number of processes, or -1 for unlimited",
 				     o->raw.pids_limit);
-			return false;
+			return -1;
 		}
 		o->pids_limit_set = true;
 	}
@@ -706,7 +703,7 @@ static bool parse_resources(struct spec_opts *o, GError **err)
 		    quota > (double)G_MAXINT32) {
 			cm_set_error(err, EINVAL, "--cpus %s: give a number of CPUs from 0.01 up, e.g. 1.5",
 				     o->raw.cpus);
-			return false;
+			return -1;
 		}
 		o->cpu_quota = (gint64)(quota + 0.5);
 	}
@@ -714,8 +711,8 @@ static bool parse_resources(struct spec_opts *o, GError **err)
 		struct spec_rlimit rl;
 		guint i;
 
-		if (!spec_parse_ulimit(*u, &rl, err))
-			return false;
+		if (spec_parse_ulimit(*u, &rl, err) < 0)
+			return -1;
 		for (i = 0; i < o->rlimits->len; i++)
 			if (g_array_index(o->rlimits, struct spec_rlimit, i).resource == rl.resource)
 				break;
@@ -729,35 +726,35 @@ static bool parse_resources(struct spec_opts *o, GError **err)
 		    o->oom_score_adj > 1000) {
 			cm_set_error(err, EINVAL, "--oom-score-adj %s: give a number from -1000 to 1000",
 				     o->raw.oom_score_adj);
-			return false;
+			return -1;
 		}
 		o->oom_score_adj_set = true;
 	}
-	return true;
+	return 0;
 }
 
-static bool parse_cgroup_parent(struct spec_opts *o, GError **err)
+static int parse_cgroup_parent(struct spec_opts *o, GError **err)
 {
 	const char *p = o->raw.cgroup_parent;
 
 	if (!p)
-		return true;
+		return 0;
 	if (g_str_has_suffix(p, ".slice")) {
 		if (strchr(p, '/')) {
 			cm_set_error(err, EINVAL,
 				     "--cgroup-parent %s: a systemd slice is a plain name like machine.slice", p);
-			return false;
+			return -1;
 		}
 		o->cgroup_systemd = true;
 		o->cgroup_parent = g_strdup(p);
-		return true;
+		return 0;
 	}
 	if (!*p || strstr(p, "..")) {
 		cm_set_error(err, EINVAL, "--cgroup-parent %s: give a cgroup path like /ctr-wrap or a NAME.slice", p);
-		return false;
+		return -1;
 	}
 	o->cgroup_parent = g_canonicalize_filename(p, "/");
-	return true;
+	return 0;
 }
 
 static bool hostname_ok(const char *h)
@@ -772,18 +769,18 @@ static bool hostname_ok(const char *h)
 	return true;
 }
 
-static bool parse_identity(struct spec_opts *o, GError **err)
+static int parse_identity(struct spec_opts *o, GError **err)
 {
 	if (o->raw.user) {
-		if (!spec_parse_user(o->raw.user, o->rootfs, &o->uid, &o->gid, o->additional_gids, err))
-			return false;
+		if (spec_parse_user(o->raw.user, o->rootfs, &o->uid, &o->gid, o->additional_gids, err) < 0)
+			return -1;
 		o->user_set = true;
 	}
 	if (o->raw.workdir) {
 		if (o->raw.workdir[0] != '/') {
 			cm_set_error(err, EINVAL, "--workdir %s: the directory must be an absolute path",
 				     o->raw.workdir);
-			return false;
+			return -1;
 		}
 		g_free(o->workdir);
 		o->workdir = g_canonicalize_filename(o->raw.workdir, "/");
@@ -792,14 +789,14 @@ static bool parse_identity(struct spec_opts *o, GError **err)
 		if (!hostname_ok(o->raw.hostname)) {
 			cm_set_error(err, EINVAL, "--hostname %s: use 1-64 letters, digits, '-', '.' or '_'",
 				     o->raw.hostname);
-			return false;
+			return -1;
 		}
 		o->hostname = g_strdup(o->raw.hostname);
 	}
-	return true;
+	return 0;
 }
 
-bool spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
+int spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
 {
 	struct stat st;
 	char *real;
@@ -807,11 +804,11 @@ bool spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
 
 	if (argc < 1) {
 		cm_set_error(err, EINVAL, "missing ROOTFS and COMMAND: give a root filesystem directory and a command");
-		return false;
+		return -1;
 	}
 	if (argc < 2) {
 		cm_set_error(err, EINVAL, "missing COMMAND: give the program to run after ROOTFS, e.g. /bin/sh");
-		return false;
+		return -1;
 	}
 	real = realpath(argv[0], NULL);
 	if (!real)
@@ -824,7 +821,7 @@ bool spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
 		free(real);
 		cm_set_error(err, e, "ROOTFS %s: %s: give the path of an unpacked root filesystem directory", argv[0],
 			     g_strerror(e));
-		return false;
+		return -1;
 	}
 	o->rootfs = g_strdup(real);
 	free(real);
@@ -840,20 +837,22 @@ bool spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
 			o->net_host = true;
 		} else if (strcmp(o->raw.network, "none") != 0) {
 			cm_set_error(err, EINVAL, "--network %s: only none and host are supported", o->raw.network);
-			return false;
+			return -1;
 		}
 	}
 
 	/* A host that lacks a default capability still runs containers, just without it. */
 	o->caps = o->privileged ? caps_all() : (caps_default() & caps_all());
-	if (!caps_apply(&o->caps, o->raw.cap_add, o->raw.cap_drop, &o->caps_added, err))
-		return false;
-	if (!parse_security_opts(o, err))
-		return false;
+	if (caps_apply(&o->caps, o->raw.cap_add, o->raw.cap_drop, &o->caps_added, err) < 0)
+		return -1;
+	if (parse_security_opts(o, err) < 0)
+		return -1;
 	/* podman's rule: --privileged turns seccomp off unless a profile was named explicitly. */
 	if (o->privileged && o->seccomp == SPEC_SECCOMP_DEFAULT)
 		o->seccomp = SPEC_SECCOMP_UNCONFINED;
 
-	return parse_identity(o, err) && parse_env(o, err) && parse_mounts(o, err) && parse_resources(o, err) &&
-	       parse_cgroup_parent(o, err);
+	if (parse_identity(o, err) < 0 || parse_env(o, err) < 0 || parse_mounts(o, err) < 0 ||
+	    parse_resources(o, err) < 0 || parse_cgroup_parent(o, err) < 0)
+		return -1;
+	return 0;
 }

@@ -88,15 +88,15 @@ void spec_opts_add_entries(GOptionContext *ctx, struct spec_opts *o);
  * Check and convert o->raw; args are ROOTFS COMMAND [ARG...] (without the
  * program name). Errors name the option and how to fix it.
  */
-bool spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err);
+int spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err);
 
 /* Helpers, public for the tests. */
 /* "512", "64k", "512m", "2g" (optionally with a trailing b) in bytes. */
-bool spec_parse_size(const char *s, gint64 *out, GError **err);
+int spec_parse_size(const char *s, gint64 *out, GError **err);
 /* "uid[:gid]" with names looked up in rootfs/etc/passwd and rootfs/etc/group. */
-bool spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,
+int spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,
 		     GError **err);
 /* "nofile=1024[:2048]" */
-bool spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err);
+int spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err);
 /* "RLIMIT_NOFILE" for RLIMIT_NOFILE, NULL if unknown. */
 const char *spec_rlimit_name(int resource);

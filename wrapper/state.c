@@ -164,19 +164,21 @@ char *state_runtime_root(const char *root)
 	return g_build_filename(root, "runtime", NULL);
 }
 
-static bool mkdir_p(const char *path, GError **err)
+static int mkdir_p(const char *path, GError **err)
 {
 	if (g_mkdir_with_parents(path, 0700) < 0)
-		return cm_set_errno(err, errno, "mkdir %s", path), false;
-	return true;
+		return cm_set_errno(err, errno, "mkdir %s", path);
+	return 0;
 }
 
-bool state_init_root(const char *root, GError **err)
+int state_init_root(const char *root, GError **err)
 {
 	g_autofree char *names = g_build_filename(root, "names", NULL);
 	g_autofree char *rt = state_runtime_root(root);
 
-	return mkdir_p(root, err) && mkdir_p(names, err) && mkdir_p(rt, err);
+	if (mkdir_p(root, err) < 0 || mkdir_p(names, err) < 0 || mkdir_p(rt, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int lock_file(const char *path, int flags, GError **err)
@@ -211,18 +213,17 @@ int state_lock_ctr(const char *root, const char *id, GError **err)
 	return fd;
 }
 
-static bool write_state_file(const char *root, const struct ctr_state *st, GError **err)
+static int write_state_file(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *path = g_build_filename(root, st->id, "state.json", NULL);
 	g_autofree char *json = ctr_state_to_json(st, true);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
 		cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 static char *name_link(const char *root, const char *name)
@@ -241,7 +242,7 @@ static bool name_valid(const char *name)
 	return strlen(name) <= NAME_MAX;
 }
 
-bool state_create(const char *root, const struct ctr_state *st, GError **err)
+int state_create(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *link = name_link(root, st->name);
 	g_autofree char *dir = state_ctr_dir(root, st->id);
@@ -252,37 +253,35 @@ bool state_create(const char *root, const struct ctr_state *st, GError **err)
 	if (!name_valid(st->name))
 		return cm_set_error(err, EINVAL,
 				    "invalid name \"%s\" (start with a letter or digit, then letters, digits, '_', '-', '.')",
-				    st->name),
-		       false;
+				    st->name);
 	lock = state_lock_root(root, err);
 	if (lock < 0)
-		return false;
+		return -1;
 	if (symlink(st->id, link) < 0) {
 		if (errno == EEXIST) {
 			g_autofree char *other = g_file_read_link(link, NULL);
 			return cm_set_error(err, EEXIST,
 					    "name \"%s\" is already in use by container %.12s (remove it with "
 					    "ctr-wrap rm %s, or pick another --name)",
-					    st->name, other ? other : "?", st->name),
-			       false;
+					    st->name, other ? other : "?", st->name);
 		}
-		return cm_set_errno(err, errno, "symlink %s", link), false;
+		return cm_set_errno(err, errno, "symlink %s", link);
 	}
 	if (mkdir(dir, 0700) < 0 || mkdir(exits, 0700) < 0 || !g_file_set_contents(lockf, "", 0, NULL)) {
 		int e = errno;
 		unlink(link);
 		state_rm_rf(dir, NULL);
-		return cm_set_errno(err, e, "mkdir %s", dir), false;
+		return cm_set_errno(err, e, "mkdir %s", dir);
 	}
-	if (!write_state_file(root, st, err)) {
+	if (write_state_file(root, st, err) < 0) {
 		unlink(link);
 		state_rm_rf(dir, NULL);
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
-bool state_save(const char *root, const struct ctr_state *st, GError **err)
+int state_save(const char *root, const struct ctr_state *st, GError **err)
 {
 	return write_state_file(root, st, err);
 }
@@ -291,7 +290,7 @@ struct ctr_state *state_load(const char *root, const char *id, GError **err)
 {
 	g_autofree char *path = g_build_filename(root, id, "state.json", NULL);
 	g_autofree char *text = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_get_contents(path, &text, NULL, &local)) {
 		bool noent = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
@@ -299,7 +298,6 @@ struct ctr_state *state_load(const char *root, const char *id, GError **err)
 			cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", id);
 		else
 			cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
 		return NULL;
 	}
 	return ctr_state_from_json(text, err);
@@ -397,19 +395,19 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return 0;
 }
 
-bool state_rm_rf(const char *path, GError **err)
+int state_rm_rf(const char *path, GError **err)
 {
 	/* A monitor that is just finishing may still add a file (its exit file's temp name). */
 	for (int tries = 0;; tries++) {
 		if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT)
-			return true;
+			return 0;
 		if (errno != ENOTEMPTY || tries == 5)
-			return cm_set_errno(err, errno, "remove %s", path), false;
+			return cm_set_errno(err, errno, "remove %s", path);
 		g_usleep(100 * 1000);
 	}
 }
 
-bool state_remove(const char *root, const struct ctr_state *st, GError **err)
+int state_remove(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *link = name_link(root, st->name);
 	g_autofree char *dir = state_ctr_dir(root, st->id);
@@ -417,10 +415,10 @@ bool state_remove(const char *root, const struct ctr_state *st, GError **err)
 	_cleanup_close_ int lock = state_lock_root(root, err);
 
 	if (lock < 0)
-		return false;
+		return -1;
 	target = g_file_read_link(link, NULL);
 	if (target && strcmp(target, st->id) == 0 && unlink(link) < 0 && errno != ENOENT)
-		return cm_set_errno(err, errno, "unlink %s", link), false;
+		return cm_set_errno(err, errno, "unlink %s", link);
 	return state_rm_rf(dir, err);
 }
 

@@ -60,7 +60,7 @@ char *state_exit_file(const char *root, const char *id);
 char *state_runtime_root(const char *root);
 
 /* Create ROOT, ROOT/names and ROOT/runtime if needed. */
-bool state_init_root(const char *root, GError **err);
+int state_init_root(const char *root, GError **err);
 
 /* flock(LOCK_EX) on ROOT/lock or ROOT/ID/lock; returns the fd to close, or -1. */
 int state_lock_root(const char *root, GError **err);
@@ -70,8 +70,8 @@ int state_lock_ctr(const char *root, const char *id, GError **err);
  * Claim st->name and create ROOT/ID with exits/ and state.json. A taken name
  * fails with EEXIST and says which container holds it.
  */
-bool state_create(const char *root, const struct ctr_state *st, GError **err);
-bool state_save(const char *root, const struct ctr_state *st, GError **err);
+int state_create(const char *root, const struct ctr_state *st, GError **err);
+int state_save(const char *root, const struct ctr_state *st, GError **err);
 struct ctr_state *state_load(const char *root, const char *id, GError **err);
 
 /* NAME, full ID or a unique ID prefix -> ID. Unknown: ENOENT "no such container X (see ctr-wrap ps -a)". */
@@ -81,7 +81,7 @@ char *state_resolve(const char *root, const char *ref, GError **err);
 GPtrArray *state_list(const char *root, GError **err);
 
 /* Drop the name link and the whole ROOT/ID directory. */
-bool state_remove(const char *root, const struct ctr_state *st, GError **err);
+int state_remove(const char *root, const struct ctr_state *st, GError **err);
 
 /* Read ROOT/ID/exits/ID. False when it does not exist (yet). */
 bool state_read_exit(const char *root, const char *id, int *code);
@@ -94,4 +94,4 @@ enum ctr_status state_status(const char *root, const struct ctr_state *st, int *
 const char *ctr_status_name(enum ctr_status s);
 
 /* Remove a directory tree (no error if absent). */
-bool state_rm_rf(const char *path, GError **err);
+int state_rm_rf(const char *path, GError **err);

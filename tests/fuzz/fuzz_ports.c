@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autofree char *spec = g_strndup((const char *)data, size);
 	g_autoptr(GArray) maps = ports_mappings_new();
 	g_autoptr(GError) err = NULL;
-	bool ok = ports_parse(spec, maps, &err);
+	bool ok = ports_parse(spec, maps, &err) == 0;
 
 	FUZZ_CHECK(ok == (err == NULL), "result and error disagree");
 	if (!ok) {

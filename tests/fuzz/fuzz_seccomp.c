@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r, "resolve returned NULL");
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) cerr = NULL;
-	bool ok = seccomp_profile_compile(r, warnings, &cerr);
+	bool ok = seccomp_profile_compile(r, warnings, &cerr) == 0;
 	FUZZ_CHECK(ok == (cerr == NULL), "compile result and error disagree");
 	return 0;
 }

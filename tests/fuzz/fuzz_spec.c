@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_ptr_array_add(rest, argc > 1 ? argv[1] : (char *)"/bin/sh");
 		for (int i = 2; i < argc; i++)
 			g_ptr_array_add(rest, argv[i]);
-		bool ok = spec_opts_finish(&o, (int)rest->len, (char **)rest->pdata, &err);
+		bool ok = spec_opts_finish(&o, (int)rest->len, (char **)rest->pdata, &err) == 0;
 		FUZZ_CHECK(ok == (err == NULL), "spec_opts_finish result and error disagree");
 		if (ok)
 			check_build(&o);

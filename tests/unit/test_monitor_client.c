@@ -16,25 +16,25 @@ static void test_parse_msg(void)
 			   "exec: \\\\\\\"nosuch\\\\\\\": executable file not found in $PATH\\\"\\n\"}\n";
 	int data = 0;
 
-	g_assert_true(mon_parse_msg("{\"data\": 13023}\n", 16, &data, &msg, &err));
+	g_assert_cmpint(mon_parse_msg("{\"data\": 13023}\n", 16, &data, &msg, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpint(data, ==, 13023);
 	g_assert_null(msg);
 
-	g_assert_true(mon_parse_msg(fail, strlen(fail), &data, &msg, &err));
+	g_assert_cmpint(mon_parse_msg(fail, strlen(fail), &data, &msg, &err), ==, 0);
 	g_assert_cmpint(data, ==, -1);
 	g_assert_nonnull(strstr(msg, "executable file not found"));
 	g_assert_nonnull(strstr(msg, "msg=\"runc create failed"));
 	g_assert_cmpint(mon_failure_code(msg), ==, 127);
 	g_clear_pointer(&msg, g_free);
 
-	g_assert_true(mon_parse_msg("{\"data\": 0}", 11, &data, NULL, &err));
+	g_assert_cmpint(mon_parse_msg("{\"data\": 0}", 11, &data, NULL, &err), ==, 0);
 	g_assert_cmpint(data, ==, 0);
 
-	g_assert_false(mon_parse_msg("{\"pid\": 5}\n", 11, &data, &msg, &err));
+	g_assert_cmpint(mon_parse_msg("{\"pid\": 5}\n", 11, &data, &msg, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EPROTO);
 	g_clear_error(&err);
-	g_assert_false(mon_parse_msg("garbage", 7, &data, &msg, &err));
+	g_assert_cmpint(mon_parse_msg("garbage", 7, &data, &msg, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EPROTO);
 }
 
@@ -56,16 +56,16 @@ static void test_read_msg_seqpacket(void)
 	g_assert_cmpint(write(sp[1], "{\"data\": 42}\n", 13), ==, 13);
 	g_assert_cmpint(write(sp[1], "{\"data\": 7}\n", 12), ==, 12);
 	/* One message per packet, in order. */
-	g_assert_true(mon_read_msg(sp[0], 1000, &data, &msg, &err));
+	g_assert_cmpint(mon_read_msg(sp[0], 1000, &data, &msg, &err), ==, 0);
 	g_assert_cmpint(data, ==, 42);
-	g_assert_true(mon_read_msg(sp[0], 1000, &data, &msg, &err));
+	g_assert_cmpint(mon_read_msg(sp[0], 1000, &data, &msg, &err), ==, 0);
 	g_assert_cmpint(data, ==, 7);
 	/* Nothing more: times out. */
-	g_assert_false(mon_read_msg(sp[0], 50, &data, &msg, &err));
+	g_assert_cmpint(mon_read_msg(sp[0], 50, &data, &msg, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, ETIMEDOUT);
 	g_clear_error(&err);
 	close(sp[1]);
-	g_assert_false(mon_read_msg(sp[0], 1000, &data, &msg, &err));
+	g_assert_cmpint(mon_read_msg(sp[0], 1000, &data, &msg, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EPIPE);
 	close(sp[0]);
 }
@@ -79,7 +79,7 @@ static void test_read_msg_pipe_split(void)
 	/* A pipe may deliver a message in pieces: read up to the newline. */
 	g_assert_cmpint(write(p[1], "{\"da", 4), ==, 4);
 	g_assert_cmpint(write(p[1], "ta\": 0}\n", 8), ==, 8);
-	g_assert_true(mon_read_msg(p[0], 1000, &data, NULL, &err));
+	g_assert_cmpint(mon_read_msg(p[0], 1000, &data, NULL, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpint(data, ==, 0);
 	close(p[0]);
@@ -91,23 +91,23 @@ static void test_detach_keys(void)
 	g_autoptr(GByteArray) b = g_byte_array_new();
 	g_autoptr(GError) err = NULL;
 
-	g_assert_true(mon_parse_detach_keys("ctrl-p,ctrl-q", b, &err));
+	g_assert_cmpint(mon_parse_detach_keys("ctrl-p,ctrl-q", b, &err), ==, 0);
 	g_assert_cmpuint(b->len, ==, 2);
 	g_assert_cmpint(b->data[0], ==, 0x10);
 	g_assert_cmpint(b->data[1], ==, 0x11);
 	g_byte_array_set_size(b, 0);
-	g_assert_true(mon_parse_detach_keys("ctrl-[,x,ctrl-@", b, &err));
+	g_assert_cmpint(mon_parse_detach_keys("ctrl-[,x,ctrl-@", b, &err), ==, 0);
 	g_assert_cmpuint(b->len, ==, 3);
 	g_assert_cmpint(b->data[0], ==, 0x1b);
 	g_assert_cmpint(b->data[1], ==, 'x');
 	g_assert_cmpint(b->data[2], ==, 0);
 	g_byte_array_set_size(b, 0);
-	g_assert_true(mon_parse_detach_keys("", b, &err));
+	g_assert_cmpint(mon_parse_detach_keys("", b, &err), ==, 0);
 	g_assert_cmpuint(b->len, ==, 0);
-	g_assert_false(mon_parse_detach_keys("ctrl-1", b, &err));
+	g_assert_cmpint(mon_parse_detach_keys("ctrl-1", b, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
 	g_clear_error(&err);
-	g_assert_false(mon_parse_detach_keys("alt-x", b, &err));
+	g_assert_cmpint(mon_parse_detach_keys("alt-x", b, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
 }
 

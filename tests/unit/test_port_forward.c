@@ -234,15 +234,15 @@ static void test_forward(void)
 	g_autofree char *udp_spec = g_strdup_printf("127.0.0.1::%d/udp", CTR_UDP);
 	g_autofree char *none_spec = g_strdup_printf("127.0.0.1::%d", CTR_NONE);
 
-	g_assert_true(ports_parse(tcp_spec, maps, &err));
-	g_assert_true(ports_parse(udp_spec, maps, &err));
-	g_assert_true(ports_parse(none_spec, maps, &err));
+	g_assert_cmpint(ports_parse(tcp_spec, maps, &err), ==, 0);
+	g_assert_cmpint(ports_parse(udp_spec, maps, &err), ==, 0);
+	g_assert_cmpint(ports_parse(none_spec, maps, &err), ==, 0);
 	bool v6 = access("/proc/net/if_inet6", F_OK) == 0;
 	if (v6) {
 		g_autofree char *v6_spec = g_strdup_printf("[::1]::%d", CTR_TCP);
-		g_assert_true(ports_parse(v6_spec, maps, &err));
+		g_assert_cmpint(ports_parse(v6_spec, maps, &err), ==, 0);
 	}
-	g_assert_true(ports_reserve(maps, fds, &err));
+	g_assert_cmpint(ports_reserve(maps, fds, &err), ==, 0);
 	g_assert_no_error(err);
 	guint16 tcp_port = g_array_index(maps, struct port_mapping, 0).host_port;
 	guint16 udp_port = g_array_index(maps, struct port_mapping, 1).host_port;
@@ -277,7 +277,7 @@ static void test_forward(void)
 	/* The test holds the monitor's copies; once those close too, the ports are free. */
 	ports_close_fds(fds);
 	g_autoptr(GArray) again = g_array_new(FALSE, FALSE, sizeof(int));
-	g_assert_true(ports_reserve(maps, again, &err));
+	g_assert_cmpint(ports_reserve(maps, again, &err), ==, 0);
 	g_assert_no_error(err);
 	ports_close_fds(again);
 }
@@ -293,8 +293,8 @@ static void test_no_container(void)
 	if (gone == 0)
 		_exit(0);
 	g_assert_cmpint(waitpid(gone, NULL, 0), ==, gone);
-	g_assert_true(ports_parse("127.0.0.1::80/udp", maps, &err));
-	g_assert_true(ports_reserve(maps, fds, &err));
+	g_assert_cmpint(ports_parse("127.0.0.1::80/udp", maps, &err), ==, 0);
+	g_assert_cmpint(ports_reserve(maps, fds, &err), ==, 0);
 	g_assert_cmpint(port_forward_start(maps, fds, gone, &err), ==, -1);
 	g_assert_nonnull(err);
 	g_assert_nonnull(strstr(err->message, "pidfd_open container pid"));

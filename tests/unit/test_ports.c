@@ -29,7 +29,7 @@ static GArray *parse_ok(const char *spec)
 	GArray *a = ports_mappings_new();
 	g_autoptr(GError) err = NULL;
 
-	g_assert_true(ports_parse(spec, a, &err));
+	g_assert_cmpint(ports_parse(spec, a, &err), ==, 0);
 	g_assert_no_error(err);
 	return a;
 }
@@ -69,7 +69,7 @@ static void test_parse_ok(void)
 
 	/* Appends to what is there. */
 	g_autoptr(GError) err = NULL;
-	g_assert_true(ports_parse("1:2/udp", h, &err));
+	g_assert_cmpint(ports_parse("1:2/udp", h, &err), ==, 0);
 	g_assert_cmpuint(h->len, ==, 3);
 	assert_map(h, 2, NULL, 1, 2, PORT_PROTO_UDP);
 
@@ -112,7 +112,7 @@ static void test_parse_errors(void)
 		g_autoptr(GError) err = NULL;
 
 		g_test_message("spec '%s'", cases[i].spec);
-		g_assert_false(ports_parse(cases[i].spec, a, &err));
+		g_assert_cmpint(ports_parse(cases[i].spec, a, &err), ==, -1);
 		g_assert_nonnull(err);
 		g_assert_nonnull(strstr(err->message, cases[i].msg));
 		g_assert_null(strchr(err->message, '\n'));
@@ -137,8 +137,8 @@ static void test_reserve_conflict(void)
 	g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autoptr(GError) err = NULL;
 
-	g_assert_true(ports_parse("127.0.0.1::1/tcp,udp", first, &err));
-	g_assert_true(ports_reserve(first, fds, &err));
+	g_assert_cmpint(ports_parse("127.0.0.1::1/tcp,udp", first, &err), ==, 0);
+	g_assert_cmpint(ports_reserve(first, fds, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpuint(fds->len, ==, 2);
 	guint16 tcp_port = at(first, 0)->host_port;
@@ -151,10 +151,10 @@ static void test_reserve_conflict(void)
 	g_autoptr(GArray) second = ports_mappings_new();
 	g_autoptr(GArray) fds2 = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autofree char *spec = g_strdup_printf("127.0.0.1:%u:80", tcp_port);
-	g_assert_true(ports_parse("127.0.0.1::81", second, &err));
-	g_assert_true(ports_parse(spec, second, &err));
+	g_assert_cmpint(ports_parse("127.0.0.1::81", second, &err), ==, 0);
+	g_assert_cmpint(ports_parse(spec, second, &err), ==, 0);
 	guint before = count_fds();
-	g_assert_false(ports_reserve(second, fds2, &err));
+	g_assert_cmpint(ports_reserve(second, fds2, &err), ==, -1);
 	g_autofree char *want = g_strdup_printf("cannot bind tcp port 127.0.0.1:%u: address already in use", tcp_port);
 	g_assert_cmpstr(err->message, ==, want);
 	g_assert_cmpint(cm_error_errno(err), ==, EADDRINUSE);
@@ -175,8 +175,8 @@ static void test_reserve_conflict(void)
 	/* UDP conflicts as well. */
 	g_autoptr(GArray) third = ports_mappings_new();
 	g_autofree char *uspec = g_strdup_printf("127.0.0.1:%u:80/udp", at(first, 1)->host_port);
-	g_assert_true(ports_parse(uspec, third, &err));
-	g_assert_false(ports_reserve(third, fds2, &err));
+	g_assert_cmpint(ports_parse(uspec, third, &err), ==, 0);
+	g_assert_cmpint(ports_reserve(third, fds2, &err), ==, -1);
 	g_assert_nonnull(strstr(err->message, "cannot bind udp port 127.0.0.1:"));
 	g_assert_cmpuint(fds2->len, ==, 0);
 	g_clear_error(&err);
@@ -184,7 +184,7 @@ static void test_reserve_conflict(void)
 	ports_close_fds(fds);
 	g_assert_cmpuint(fds->len, ==, 0);
 	/* Free again once the reservation is closed. */
-	g_assert_true(ports_reserve(third, fds2, &err));
+	g_assert_cmpint(ports_reserve(third, fds2, &err), ==, 0);
 	g_assert_no_error(err);
 	ports_close_fds(fds2);
 }
@@ -213,11 +213,11 @@ static void test_reserve_families(void)
 	g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
 	g_autoptr(GError) err = NULL;
 
-	g_assert_true(ports_parse("1/tcp,udp", maps, &err));
-	g_assert_true(ports_parse("127.0.0.1::1", maps, &err));
+	g_assert_cmpint(ports_parse("1/tcp,udp", maps, &err), ==, 0);
+	g_assert_cmpint(ports_parse("127.0.0.1::1", maps, &err), ==, 0);
 	if (access("/proc/net/if_inet6", F_OK) == 0)
-		g_assert_true(ports_parse("[::1]::1", maps, &err));
-	g_assert_true(ports_reserve(maps, fds, &err));
+		g_assert_cmpint(ports_parse("[::1]::1", maps, &err), ==, 0);
+	g_assert_cmpint(ports_reserve(maps, fds, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpuint(fds->len, ==, maps->len);
 
@@ -240,8 +240,8 @@ static void test_reserve_families(void)
 		g_autoptr(GArray) v4 = ports_mappings_new();
 		g_autoptr(GArray) fds2 = g_array_new(FALSE, FALSE, sizeof(int));
 		g_autofree char *spec = g_strdup_printf("127.0.0.1:%u:1", at(maps, 0)->host_port);
-		g_assert_true(ports_parse(spec, v4, &err));
-		g_assert_false(ports_reserve(v4, fds2, &err));
+		g_assert_cmpint(ports_parse(spec, v4, &err), ==, 0);
+		g_assert_cmpint(ports_reserve(v4, fds2, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, "address already in use"));
 	}
 	ports_close_fds(fds);

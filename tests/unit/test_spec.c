@@ -73,7 +73,7 @@ static bool parse_opts(struct spec_opts *o, const char *rootfs, const char *cons
 	g_option_context_set_help_enabled(ctx, FALSE);
 	spec_opts_init(o);
 	spec_opts_add_entries(ctx, o);
-	ok = g_option_context_parse(ctx, &argc, &argv, err) && spec_opts_finish(o, argc - 1, argv + 1, err);
+	ok = g_option_context_parse(ctx, &argc, &argv, err) && spec_opts_finish(o, argc - 1, argv + 1, err) == 0;
 	g_free(argv);
 	return ok;
 }
@@ -651,12 +651,12 @@ static void test_write_bundle_and_id(void)
 	g_autoptr(GError) err = NULL;
 	struct stat st;
 
-	g_assert_true(spec_write_bundle(dir, "{}", NULL));
+	g_assert_cmpint(spec_write_bundle(dir, "{}", NULL), ==, 0);
 	g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
 	g_assert_cmpstr(contents, ==, "{}");
 	g_assert_cmpint(stat(path, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
-	g_assert_false(spec_write_bundle("/nonexistent/bundle", "{}", &err));
+	g_assert_cmpint(spec_write_bundle("/nonexistent/bundle", "{}", &err), ==, -1);
 	rm_rf(dir);
 
 	g_assert_cmpuint(strlen(id1), ==, 64);
@@ -754,7 +754,7 @@ static int runc_run(struct runc_env *e, const char *const *args, char **out)
 	spec_opts_clear(&o);
 	if (!json)
 		g_error("spec_build: %s", err->message);
-	g_assert_true(spec_write_bundle(bundle, json, NULL));
+	g_assert_cmpint(spec_write_bundle(bundle, json, NULL), ==, 0);
 
 	{
 		const char *run[] = { e->runc, "--root", state, "run", "--bundle", bundle, id, NULL };

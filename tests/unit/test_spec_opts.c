@@ -75,7 +75,7 @@ static bool parse(struct spec_opts *o, const char *const *args, GError **err)
 	g_option_context_set_strict_posix(ctx, TRUE);
 	g_option_context_set_help_enabled(ctx, FALSE);
 	spec_opts_add_entries(ctx, o);
-	ok = g_option_context_parse(ctx, &argc, &argv, err) && spec_opts_finish(o, argc - 1, argv + 1, err);
+	ok = g_option_context_parse(ctx, &argc, &argv, err) && spec_opts_finish(o, argc - 1, argv + 1, err) == 0;
 	g_free(argv);
 	return ok;
 }
@@ -138,14 +138,14 @@ static void test_size(void)
 	for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
 		gint64 v = -1;
 
-		g_assert_true(spec_parse_size(good[i].in, &v, NULL));
+		g_assert_cmpint(spec_parse_size(good[i].in, &v, NULL), ==, 0);
 		g_assert_cmpint(v, ==, good[i].out);
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) err = NULL;
 		gint64 v;
 
-		g_assert_false(spec_parse_size(bad[i], &v, &err));
+		g_assert_cmpint(spec_parse_size(bad[i], &v, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, "512m"));
 	}
 }
@@ -158,7 +158,7 @@ static void test_user(void)
 	gid_t gid;
 
 	/* Name: uid and primary gid from passwd, memberships from group. */
-	g_assert_true(spec_parse_user("user", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("user", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 1000);
 	g_assert_cmpuint(gids->len, ==, 2);
@@ -167,27 +167,27 @@ static void test_user(void)
 
 	/* A numeric uid the image knows: same as its name. */
 	g_array_set_size(gids, 0);
-	g_assert_true(spec_parse_user("1001", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("1001", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1001);
 	g_assert_cmpuint(gid, ==, 50);
 	g_assert_cmpuint(gids->len, ==, 2);
 
 	/* Unknown numeric uid: group 0, no extra groups. */
 	g_array_set_size(gids, 0);
-	g_assert_true(spec_parse_user("4242", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("4242", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 4242);
 	g_assert_cmpuint(gid, ==, 0);
 	g_assert_cmpuint(gids->len, ==, 0);
 
 	/* Explicit group, numeric or by name: exactly that identity. */
-	g_assert_true(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 1000);
 	g_assert_cmpuint(gids->len, ==, 0);
-	g_assert_true(spec_parse_user("user:staff", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("user:staff", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 50);
-	g_assert_true(spec_parse_user("7:8", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("7:8", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 7);
 	g_assert_cmpuint(gid, ==, 8);
 	g_assert_cmpuint(gids->len, ==, 0);
@@ -214,7 +214,7 @@ static void test_user_errors(void)
 		uid_t uid;
 		gid_t gid;
 
-		g_assert_false(spec_parse_user(bad[i].in, root, &uid, &gid, gids, &err));
+		g_assert_cmpint(spec_parse_user(bad[i].in, root, &uid, &gid, gids, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, bad[i].want));
 	}
 	rm_rf(root);
@@ -228,10 +228,10 @@ static void test_user_no_etc(void)
 	uid_t uid;
 	gid_t gid;
 
-	g_assert_true(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL));
-	g_assert_true(spec_parse_user("5", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(spec_parse_user("5", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(gid, ==, 0);
-	g_assert_false(spec_parse_user("user", root, &uid, &gid, gids, &err));
+	g_assert_cmpint(spec_parse_user("user", root, &uid, &gid, gids, &err), ==, -1);
 	rm_rf(root);
 }
 
@@ -257,7 +257,7 @@ static void test_user_symlink_stays_in_rootfs(void)
 	write_file(root, "real/passwd", "alice:x:4243:4244::/:/bin/sh\n");
 	write_file(root, "etc/.keep", "");
 	g_assert_cmpint(symlink("/real/passwd", link), ==, 0);
-	g_assert_true(spec_parse_user("alice", root, &uid, &gid, gids, NULL));
+	g_assert_cmpint(spec_parse_user("alice", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 4243);
 	g_assert_cmpuint(gid, ==, 4244);
 	rm_rf(root);
@@ -269,18 +269,18 @@ static void test_ulimit(void)
 	static const char *const bad[] = { "nofile", "bogus=1", "nofile=", "nofile=a", "nofile=1:2:3", "=1",
 					   "nofile=-2" };
 
-	g_assert_true(spec_parse_ulimit("nofile=1024:4096", &rl, NULL));
+	g_assert_cmpint(spec_parse_ulimit("nofile=1024:4096", &rl, NULL), ==, 0);
 	g_assert_cmpint(rl.resource, ==, RLIMIT_NOFILE);
 	g_assert_cmpuint(rl.soft, ==, 1024);
 	g_assert_cmpuint(rl.hard, ==, 4096);
-	g_assert_true(spec_parse_ulimit("NPROC=100", &rl, NULL));
+	g_assert_cmpint(spec_parse_ulimit("NPROC=100", &rl, NULL), ==, 0);
 	g_assert_cmpint(rl.resource, ==, RLIMIT_NPROC);
 	g_assert_cmpuint(rl.soft, ==, 100);
 	g_assert_cmpuint(rl.hard, ==, 100);
-	g_assert_true(spec_parse_ulimit("rlimit_core=0:unlimited", &rl, NULL));
+	g_assert_cmpint(spec_parse_ulimit("rlimit_core=0:unlimited", &rl, NULL), ==, 0);
 	g_assert_cmpint(rl.resource, ==, RLIMIT_CORE);
 	g_assert_cmpuint(rl.hard, ==, RLIM_INFINITY);
-	g_assert_true(spec_parse_ulimit("memlock=-1", &rl, NULL));
+	g_assert_cmpint(spec_parse_ulimit("memlock=-1", &rl, NULL), ==, 0);
 	g_assert_cmpuint(rl.soft, ==, RLIM_INFINITY);
 	g_assert_cmpstr(spec_rlimit_name(RLIMIT_NOFILE), ==, "RLIMIT_NOFILE");
 	g_assert_cmpstr(spec_rlimit_name(RLIMIT_SIGPENDING), ==, "RLIMIT_SIGPENDING");
@@ -288,13 +288,13 @@ static void test_ulimit(void)
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) err = NULL;
 
-		g_assert_false(spec_parse_ulimit(bad[i], &rl, &err));
+		g_assert_cmpint(spec_parse_ulimit(bad[i], &rl, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, "--ulimit"));
 	}
 	{
 		g_autoptr(GError) err = NULL;
 
-		g_assert_false(spec_parse_ulimit("nofile=10:5", &rl, &err));
+		g_assert_cmpint(spec_parse_ulimit("nofile=10:5", &rl, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, "swap them"));
 	}
 }

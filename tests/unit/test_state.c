@@ -17,7 +17,7 @@ static char *make_root(void)
 	char *root = g_dir_make_tmp("test_state_XXXXXX", &err);
 
 	g_assert_no_error(err);
-	g_assert_true(state_init_root(root, NULL));
+	g_assert_cmpint(state_init_root(root, NULL), ==, 0);
 	return root;
 }
 
@@ -76,8 +76,8 @@ static void test_create_list_resolve(void)
 	g_autoptr(GError) err = NULL;
 	g_autofree char *r = NULL;
 
-	g_assert_true(state_create(root, a, &err));
-	g_assert_true(state_create(root, b, &err));
+	g_assert_cmpint(state_create(root, a, &err), ==, 0);
+	g_assert_cmpint(state_create(root, b, &err), ==, 0);
 	g_assert_no_error(err);
 
 	ids = state_list(root, &err);
@@ -107,14 +107,14 @@ static void test_create_list_resolve(void)
 	g_assert_no_error(err);
 	g_assert_cmpstr(loaded->name, ==, "first");
 
-	g_assert_true(state_remove(root, a, &err));
+	g_assert_cmpint(state_remove(root, a, &err), ==, 0);
 	g_assert_null(state_load(root, ID_A, &err));
 	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
 	g_clear_error(&err);
 	g_assert_null(state_resolve(root, "first", &err));
 	g_clear_error(&err);
-	g_assert_true(state_remove(root, b, &err));
-	g_assert_true(state_rm_rf(root, &err));
+	g_assert_cmpint(state_remove(root, b, &err), ==, 0);
+	g_assert_cmpint(state_rm_rf(root, &err), ==, 0);
 }
 
 static void test_name_clash(void)
@@ -126,25 +126,25 @@ static void test_name_clash(void)
 	g_autoptr(GError) err = NULL;
 	g_autofree char *dir_b = state_ctr_dir(root, ID_B);
 
-	g_assert_true(state_create(root, a, &err));
-	g_assert_false(state_create(root, b, &err));
+	g_assert_cmpint(state_create(root, a, &err), ==, 0);
+	g_assert_cmpint(state_create(root, b, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EEXIST);
 	g_assert_nonnull(strstr(err->message, "already in use by container aaaa00000000"));
 	g_clear_error(&err);
 	/* The loser left nothing behind. */
 	g_assert_false(g_file_test(dir_b, G_FILE_TEST_EXISTS));
-	g_assert_false(state_create(root, bad, &err));
+	g_assert_cmpint(state_create(root, bad, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
 	for (const char *const *n = (const char *const[]){ "we\"ird", "-x", ".x", "_x", "a b", "", NULL }; *n; n++) {
 		g_autoptr(ctr_state) odd = new_state(root, ID_B, *n, "t3");
 		g_clear_error(&err);
-		g_assert_false(state_create(root, odd, &err));
+		g_assert_cmpint(state_create(root, odd, &err), ==, -1);
 		g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
 	}
 	g_autoptr(ctr_state) fine = new_state(root, ID_B, "Web_1.a-b", "t4");
 	g_clear_error(&err);
-	g_assert_true(state_create(root, fine, &err));
-	g_assert_true(state_rm_rf(root, NULL));
+	g_assert_cmpint(state_create(root, fine, &err), ==, 0);
+	g_assert_cmpint(state_rm_rf(root, NULL), ==, 0);
 }
 
 static void test_locks(void)
@@ -155,7 +155,7 @@ static void test_locks(void)
 	g_autofree char *lockpath = g_build_filename(root, ID_A, "lock", NULL);
 	int fd, other;
 
-	g_assert_true(state_create(root, a, &err));
+	g_assert_cmpint(state_create(root, a, &err), ==, 0);
 	fd = state_lock_ctr(root, ID_A, &err);
 	g_assert_cmpint(fd, >=, 0);
 	other = open(lockpath, O_RDWR | O_CLOEXEC);
@@ -170,11 +170,11 @@ static void test_locks(void)
 	g_assert_cmpint(fd, >=, 0);
 	close(fd);
 
-	g_assert_true(state_remove(root, a, &err));
+	g_assert_cmpint(state_remove(root, a, &err), ==, 0);
 	/* A removed container's lock is not recreated. */
 	g_assert_cmpint(state_lock_ctr(root, ID_A, &err), ==, -1);
 	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
-	g_assert_true(state_rm_rf(root, NULL));
+	g_assert_cmpint(state_rm_rf(root, NULL), ==, 0);
 }
 
 static void test_status(void)
@@ -184,7 +184,7 @@ static void test_status(void)
 	g_autofree char *exit_file = state_exit_file(root, ID_A);
 	int code = 0;
 
-	g_assert_true(state_create(root, a, NULL));
+	g_assert_cmpint(state_create(root, a, NULL), ==, 0);
 	/* Monitor pid 0: gone, no exit file. */
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_UNKNOWN);
 	a->monitor_pid = getpid();
@@ -198,7 +198,7 @@ static void test_status(void)
 	g_assert_cmpstr(ctr_status_name(CTR_EXITED), ==, "exited");
 	g_assert_true(state_pid_alive(getpid()));
 	g_assert_false(state_pid_alive(0));
-	g_assert_true(state_rm_rf(root, NULL));
+	g_assert_cmpint(state_rm_rf(root, NULL), ==, 0);
 }
 
 int main(int argc, char **argv)
