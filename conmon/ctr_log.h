@@ -37,5 +37,5 @@ void ctr_log_write(struct ctr_log *log, enum stdpipe pipe, const char *buf, size
 /* ctl type 2 and rotation: sync (unless --no-sync-log) and reopen the files. */
 void ctr_log_reopen(struct ctr_log *log);
 
-/* At exit: terminate pending partial lines (F records), sync, close. NULL-safe. */
+/* At exit: flush, sync and close (a trailing P record stays the last). NULL-safe. */
 void ctr_log_free(struct ctr_log *log);

@@ -38,7 +38,6 @@ struct k8s_log {
 
 	gint64 written; /* size of the current file */
 	gint64 total;	/* logged by this process, for the global limit */
-	bool partial[2]; /* the last record of stdout / stderr was P */
 
 	/* "YYYY-MM-DDTHH:MM:SS." and "+HH:MM" for second ts_sec */
 	bool ts_valid;
@@ -88,7 +87,7 @@ static int open_target(const char *path, GError **err)
 	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
 		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	} else {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
 		if (fd < 0 && errno == ENXIO) /* became a FIFO since the stat */
 			fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	}
@@ -229,7 +228,7 @@ static void maybe_shrink(struct k8s_log *l)
 static bool truncate_file(struct k8s_log *l, GError **err)
 {
 	g_autofree char *tmp = g_strconcat(l->path, ".tmp", NULL);
-	int fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	int fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0) {
 		cm_set_errno(err, errno, "Failed to open log file %s", tmp);
 		return false;
@@ -254,7 +253,7 @@ static bool rotate_files(struct k8s_log *l, GError **err)
 	g_autofree char *fresh = g_strconcat(l->path, ".new", NULL);
 	g_autofree char *first = g_strconcat(l->path, ".1", NULL);
 	_cleanup_close_ int fd =
-		open(fresh, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+		open(fresh, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0) {
 		cm_set_errno(err, errno, "Failed to open log file %s", fresh);
 		return false;
@@ -327,7 +326,7 @@ static bool admit(struct k8s_log *l, size_t rlen)
 	return true;
 }
 
-static void append_record(struct k8s_log *l, int s, const char *prefix, size_t plen, const char *content,
+static void append_record(struct k8s_log *l, const char *prefix, size_t plen, const char *content,
 			  size_t clen, bool partial)
 {
 	size_t rlen = plen + 2 + clen + partial;
@@ -349,7 +348,6 @@ static void append_record(struct k8s_log *l, int s, const char *prefix, size_t p
 	l->call_bytes += rlen;
 	l->written += (gint64)rlen;
 	l->total += (gint64)rlen;
-	l->partial[s] = partial;
 	l->stats.records++;
 	l->stats.bytes += rlen;
 }
@@ -470,7 +468,7 @@ void k8s_log_write_at(struct k8s_log *l, enum stdpipe pipe, const char *buf, siz
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		bool partial = nl == NULL;
 		size_t clen = partial ? (size_t)(end - p) : (size_t)(nl + 1 - p);
-		append_record(l, s, prefix, plen, p, clen, partial);
+		append_record(l, prefix, plen, p, clen, partial);
 		p += clen;
 	}
 	out_flush(l);
@@ -502,18 +500,11 @@ void k8s_log_get_stats(const struct k8s_log *l, struct k8s_log_stats *out)
 	*out = l->stats;
 }
 
-void k8s_log_close_at(struct k8s_log *l, const struct timespec *ts)
+void k8s_log_close(struct k8s_log *l)
 {
 	if (l == NULL)
 		return;
 	l->stalled = false;
-	for (int s = 0; s < 2; s++) {
-		if (!l->partial[s])
-			continue;
-		char prefix[PREFIX_MAX];
-		size_t plen = format_prefix(l, prefix, ts, s);
-		append_record(l, s, prefix, plen, "\n", 1, false);
-	}
 	if (!out_flush(l))
 		drop_pending(l);
 	if (!l->no_sync && l->regular && fsync(l->fd) < 0)
@@ -525,12 +516,4 @@ void k8s_log_close_at(struct k8s_log *l, const struct timespec *ts)
 	g_free(l->out);
 	g_free(l->path);
 	g_free(l);
-}
-
-void k8s_log_close(struct k8s_log *l)
-{
-	struct timespec ts = { 0 };
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	k8s_log_close_at(l, &ts);
 }

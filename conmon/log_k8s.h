@@ -33,7 +33,7 @@ struct k8s_log_stats {
 	guint64 truncations;	 /* size-limit truncates or rotations */
 };
 
-/* Opens (creating, mode 0600) the file; a FIFO is opened without blocking. */
+/* Opens (creating, mode 0640 as conmon 2.1.13+) the file; a FIFO is opened without blocking. */
 struct k8s_log *k8s_log_open(const struct k8s_log_config *cfg, GError **err);
 
 /*
@@ -53,9 +53,8 @@ bool k8s_log_reopen(struct k8s_log *log, GError **err);
 void k8s_log_get_stats(const struct k8s_log *log, struct k8s_log_stats *out);
 
 /*
- * Terminate a stream whose last record was P with an empty F record
- * stamped ts, sync unless no_sync, close and free. NULL-safe.
+ * Sync unless no_sync, close and free. NULL-safe. A stream whose output
+ * ended without a newline keeps its last P record as the last record, as
+ * conmon 2.2.1 (an empty F would add a newline the container never wrote).
  */
-void k8s_log_close_at(struct k8s_log *log, const struct timespec *ts);
-/* Same, stamped with the current time. */
 void k8s_log_close(struct k8s_log *log);

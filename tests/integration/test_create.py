@@ -427,16 +427,29 @@ def test_k8s_file_long_line(ctx):
     check_eq(recs[-1][3], "F", "last record")
 
 
-@test(improvement="a trailing partial line is closed with an F record at exit (conmon#252, fixed after 2.1.6)")
-def test_k8s_file_partial_closed_at_exit(ctx):
-    b = ctx.bundle(["sh", "-c", "echo full; printf tail"])
+@test()
+def test_k8s_file_ends_with_partial(ctx):
+    """Output ending without a newline leaves the P record last: no empty F is added at exit. conmon
+    2.2.0 added one (conmon#252) and 2.2.1 reverted it: CRI-O rebuilds ExecSync output by keeping F
+    content and trimming the newline of P content, so `echo -n hello` came back as `hello\\n`."""
+    b = ctx.bundle(["sh", "-c", "echo full; printf tail; printf oops >&2"])
     m = b.start()
     m.run_to_exit()
     m.wait_monitor()
     recs = parse_k8s(read_file(b.log))
-    out = [r for r in recs if r[2] == "stdout"]
-    check(out and out[-1][3] == "F", "last stdout record is not F: %r" % out)
-    check_eq(stream_text(recs, "stdout"), b"full\ntail\n", "reassembled stdout")
+    for stream, last in (("stdout", b"tail"), ("stderr", b"oops")):
+        got = [r for r in recs if r[2] == stream]
+        check(got and got[-1][3:] == ("P", last), "last %s record %r, want P %r" % (stream, got[-1:], last))
+    check_eq(stream_text(recs, "stdout"), b"full\ntail", "reassembled stdout")
+
+
+@test(upstream="2.1.13")
+def test_k8s_file_mode_0640(ctx):
+    """The k8s log is created 0640 (conmon 2.1.13+, conmon#539): a log group can read it."""
+    b = ctx.bundle(["true"])
+    m = b.start()
+    m.run_to_exit()
+    check_eq(oct(os.stat(b.log).st_mode & 0o7777), oct(0o640), "mode of the k8s log")
 
 
 @test()

@@ -347,8 +347,7 @@ def _peak_rss_kib(pid):
 @test()
 def test_fault_100mib_without_newline(ctx):
     """Invariant: 100 MiB on stdout without a single newline come back from the k8s log byte for byte
-    (the P records joined; ours closes the line with an empty F at exit, 2.1.6 does not: see
-    k8s_file_partial_closed_at_exit), every record is whole, the exit file appears, and the monitor never
+    (the P records joined, the last one stays last: see k8s_file_ends_with_partial), every record is whole, the exit file appears, and the monitor never
     holds the line in memory (peak RSS well under the line's size)."""
     b = ctx.bundle(["sh", "-c", "head -c %d /dev/zero | tr '\\0' x" % HUGE])
     # The exit command keeps the monitor around after the exit file, to read its peak RSS.
@@ -363,16 +362,9 @@ def test_fault_100mib_without_newline(ctx):
     recs = parse_log(data)
     check(recs, "empty log")
     check_eq({r.stream for r in recs}, {"stdout"}, "streams in the log")
-    body = recs
-    if recs[-1].tag == "F":
-        check(recs[-1].content == b"", "last record %r: F with content (a newline that was never written)" %
-              recs[-1].content[:40])
-        body = recs[:-1]
-    elif not ctx.is_reference:
-        raise TestFailure("the line without a newline was not closed with an empty F at exit")
-    tags = {r.tag for r in body}
+    tags = {r.tag for r in recs}
     check_eq(tags, {"P"}, "tags of the records carrying the line")
-    got = b"".join(r.content for r in body)
+    got = b"".join(r.content for r in recs)
     check_eq(len(got), HUGE, "bytes of the line in the log")
     check(got.count(b"x") == HUGE, "the line in the log is not all 'x'")
     check(peak is not None, "could not read the monitor's peak RSS")

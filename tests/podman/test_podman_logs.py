@@ -21,7 +21,7 @@ def need_emit(ctx):
 
 
 def ends_ok(got, want):
-    """Exact, except that a final line without '\\n' may come back with one (closed by an F record)."""
+    """Exact, except that a final line without '\\n' may come back with one."""
     return got == want or (not want.endswith(b"\n") and got == want + b"\n")
 
 

@@ -171,11 +171,11 @@ static void test_format(void)
 	put(l, STDPIPE_STDERR, "\n");
 	ASSERT_FILE(path, OUT "F hello\n" OUT "F world\n" OUT "P part\n" OUT "F ial\n" ERR "F \n" OUT "F a\r\n" OUT
 		    "F b\0c\n" ERR "P no newline\n" ERR "F \n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 
 	struct stat st;
 	g_assert_cmpint(stat(path, &st), ==, 0);
-	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0640); /* conmon 2.1.13+: readable by the log directory's group */
 	tmpdir_remove(dir);
 }
 
@@ -187,12 +187,13 @@ static void test_ignores_other_pipes(void)
 
 	put(l, STDPIPE_STDIN, "x\n");
 	k8s_log_write_at(l, STDPIPE_STDOUT, "", 0, &TS);
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	ASSERT_FILE(path, "");
 	tmpdir_remove(dir);
 }
 
-static void test_close_terminates_partial(void)
+/* conmon 2.2.1 reverted its closing empty F: CRI-O's ExecSync and the kubelet would add a newline. */
+static void test_close_keeps_partial(void)
 {
 	g_autofree char *dir = tmpdir_new();
 	g_autofree char *path = g_build_filename(dir, "ctr.log", NULL);
@@ -201,19 +202,8 @@ static void test_close_terminates_partial(void)
 	put(l, STDPIPE_STDOUT, "abc");
 	put(l, STDPIPE_STDERR, "x");
 	put(l, STDPIPE_STDERR, "y");
-	struct timespec later = { .tv_sec = TS.tv_sec + 1, .tv_nsec = 5 };
-	k8s_log_close_at(l, &later);
-	ASSERT_FILE(path, OUT "P abc\n" ERR "P x\n" ERR "P y\n"
-			  "2026-11-24T10:24:48.000000005+00:00 stdout F \n"
-			  "2026-11-24T10:24:48.000000005+00:00 stderr F \n");
-
-	/* nothing pending: nothing added */
-	l = open_log(path);
-	put(l, STDPIPE_STDOUT, "done\n");
-	k8s_log_close_at(l, &later);
-	g_autoptr(GBytes) b = slurp(path);
-	g_assert_true(g_str_has_suffix(g_bytes_get_data(b, NULL),
-				       "2026-11-24T10:24:48.000000005+00:00 stderr F \n" OUT "F done\n"));
+	k8s_log_close(l);
+	ASSERT_FILE(path, OUT "P abc\n" ERR "P x\n" ERR "P y\n");
 	tmpdir_remove(dir);
 }
 
@@ -226,7 +216,7 @@ static void check_tz(const char *tz, const char *expect)
 	tzset();
 	struct k8s_log *l = open_log(path);
 	put(l, STDPIPE_STDOUT, "x\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	g_setenv("TZ", "UTC", TRUE);
 	tzset();
 
@@ -256,7 +246,7 @@ static void test_timestamp_per_call(void)
 	k8s_log_write_at(l, STDPIPE_STDOUT, "1\n2\n", 4, &a);
 	k8s_log_write_at(l, STDPIPE_STDOUT, "3\n", 2, &b);
 	k8s_log_write_at(l, STDPIPE_STDOUT, "4\n", 2, &c);
-	k8s_log_close_at(l, &c);
+	k8s_log_close(l);
 	ASSERT_FILE(path, "2026-11-24T10:24:47.999999999+00:00 stdout F 1\n"
 			  "2026-11-24T10:24:47.999999999+00:00 stdout F 2\n"
 			  "2026-11-24T10:24:48.000000000+00:00 stdout F 3\n"
@@ -328,15 +318,13 @@ static void roundtrip_once(guint32 seed, size_t lines, bool trailing_newline)
 		g_assert_cmpmem(p.stream[s]->data, p.stream[s]->len, in[s]->data, in[s]->len);
 	parsed_clear(&p);
 
-	/* closing adds the F record a trailing partial line lacks */
-	k8s_log_close_at(l, &ts);
+	/* closing adds nothing: a trailing partial line stays a P record */
+	k8s_log_close(l);
 	parsed_init(&p);
 	g_assert_true(parse_file(path, &p));
 	for (int s = 0; s < 2; s++) {
-		if (in[s]->len > 0 && in[s]->data[in[s]->len - 1] != '\n')
-			g_byte_array_append(in[s], (const guint8 *)"\n", 1);
 		g_assert_cmpmem(p.stream[s]->data, p.stream[s]->len, in[s]->data, in[s]->len);
-		g_assert_false(p.last_partial[s]);
+		g_assert_true(p.last_partial[s] == (in[s]->len > 0 && in[s]->data[in[s]->len - 1] != '\n'));
 	}
 	parsed_clear(&p);
 
@@ -371,7 +359,7 @@ static void test_roundtrip_100k(void)
 		k8s_log_write_at(l, STDPIPE_STDOUT, in->str + off, MIN(256 * 1024, in->len - off), &TS);
 	struct k8s_log_stats st;
 	k8s_log_get_stats(l, &st);
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 
 	struct parsed p;
 	parsed_init(&p);
@@ -442,7 +430,7 @@ static void test_truncate(void)
 	k8s_log_get_stats(l, &st);
 	g_assert_cmpuint(st.truncations, ==, 42);
 	g_assert_cmpuint(st.dropped_records, ==, 0);
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
 	g_assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
 	tmpdir_remove(dir);
@@ -461,7 +449,7 @@ static void test_truncate_seeded_from_existing(void)
 	struct k8s_log *l = k8s_log_open(&cfg, NULL);
 	g_assert_nonnull(l);
 	put(l, STDPIPE_STDOUT, "new line\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	ASSERT_FILE(path, OUT "F new line\n");
 	tmpdir_remove(dir);
 }
@@ -493,7 +481,7 @@ static void rotate_case(int max_files)
 		put(l, STDPIPE_STDOUT, chunk);
 		g_assert_cmpint(file_size(path), <=, 300);
 	}
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 
 	/* oldest backup first, then the live file: one unbroken run ending at 199 */
 	struct parsed p;
@@ -544,7 +532,7 @@ static void test_rotate_allowlist(void)
 	cfg.allowlist_dirs = here;
 	struct k8s_log *l = k8s_log_open(&cfg, NULL);
 	g_assert_nonnull(l);
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	tmpdir_remove(dir);
 }
 
@@ -567,7 +555,7 @@ static void test_global_max(void)
 	g_assert_cmpuint(st.records, ==, 5);
 	g_assert_cmpuint(st.dropped_records, ==, 16);
 	g_assert_cmpuint(st.dropped_bytes, ==, 15 * 100 + PREFIX_LEN + 2 + 5);
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	g_assert_cmpint(file_size(path), ==, 500);
 	assert_complete(path);
 	tmpdir_remove(dir);
@@ -591,7 +579,7 @@ static void test_reopen_after_rename(void)
 	g_assert_true(k8s_log_reopen(l, &err));
 	g_assert_no_error(err);
 	put(l, STDPIPE_STDOUT, "ial\nb\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	ASSERT_FILE(old, OUT "F a\n" OUT "P par\n" OUT "P t\n");
 	ASSERT_FILE(path, OUT "F ial\n" OUT "F b\n");
 
@@ -600,7 +588,7 @@ static void test_reopen_after_rename(void)
 	g_assert_true(k8s_log_reopen(l, NULL));
 	for (int i = 0; i < 20; i++)
 		put(l, STDPIPE_STDOUT, "0123456789012345678901234567890123456789012345678901234\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	g_assert_cmpint(file_size(path), <=, 1000);
 	assert_complete(path);
 
@@ -617,7 +605,7 @@ static void test_reopen_after_rename(void)
 	g_assert_false(k8s_log_reopen(l, &err));
 	g_assert_nonnull(strstr(err->message, "Failed to open log file"));
 	put(l, STDPIPE_STDOUT, "kept\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	ASSERT_FILE(moved, OUT "F kept\n");
 	tmpdir_remove(dir);
 }
@@ -686,7 +674,7 @@ static void test_fifo_without_reader(void)
 		g_autofree char *line = g_strdup_printf("line %08d %060d\n", next++, 0);
 		put(l, STDPIPE_STDOUT, line);
 	}
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	drain(rfd, got);
 	close(rfd);
 	alarm(0);
@@ -746,7 +734,7 @@ static void test_torn_write_is_undone(void)
 	g_assert_cmpuint(st.dropped_records, ==, 30 - 1000 / rec);
 
 	put(l, STDPIPE_STDOUT, "after\n");
-	k8s_log_close_at(l, &TS);
+	k8s_log_close(l);
 	struct parsed p;
 	parsed_init(&p);
 	g_assert_true(parse_file(path, &p));
@@ -761,10 +749,11 @@ int main(int argc, char **argv)
 {
 	g_setenv("TZ", "UTC", TRUE);
 	tzset();
+	umask(022); /* the monitor's own umask */
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/log_k8s/format", test_format);
 	g_test_add_func("/log_k8s/ignores_other_pipes", test_ignores_other_pipes);
-	g_test_add_func("/log_k8s/close_terminates_partial", test_close_terminates_partial);
+	g_test_add_func("/log_k8s/close_keeps_partial", test_close_keeps_partial);
 	g_test_add_func("/log_k8s/local_time", test_local_time);
 	g_test_add_func("/log_k8s/timestamp_per_call", test_timestamp_per_call);
 	g_test_add_func("/log_k8s/roundtrip_random", test_roundtrip_random);
