@@ -144,7 +144,7 @@ CREATE_MODES = {
     "attach": (stat.S_IFSOCK, 0o700),           # §2.4 fchmod 0700 before bind
     "ctl": (stat.S_IFIFO, 0o660),               # §2.5 mkfifo 0660
     "winsz": (stat.S_IFIFO, 0o660),             # §2.5 mkfifo 0660
-    "log": (stat.S_IFREG, 0o600),               # §2.10 open(..., 0600)
+    "log": (stat.S_IFREG, 0o640),               # §2.10 open(..., 0640) since conmon 2.1.13 (2.1.6: 0600)
     "exit": (stat.S_IFREG, 0o666),              # §2.7 g_file_set_contents
     "persist exit": (stat.S_IFREG, 0o666),      # §2.7
     "conmon pidfile": (stat.S_IFREG, 0o666),    # §2.8 g_file_set_contents
@@ -199,7 +199,7 @@ def _describe(modes):
 @test()
 def test_security_artefact_modes(ctx):
     """Invariant: with the engine's usual umask 022, every artefact has its type and is no more open than
-    the contract's creation mode after that umask (attach socket 0700, ctl/winsz FIFOs 0640, log 0600,
+    the contract's creation mode after that umask (attach socket 0700, ctl/winsz FIFOs 0640, log 0640,
     exit files, pid files, oom 0644), and its owner can read and write it."""
     modes = _artefact_modes(ctx, "022")
     bad = []
