@@ -134,7 +134,7 @@ static int validate(struct cli_opts *o, GError **err)
 	return 0;
 }
 
-bool cli_parse(int argc, char **argv, struct cli_opts *o, GError **err)
+int cli_parse(int argc, char **argv, struct cli_opts *o, GError **err)
 {
 	*o = (struct cli_opts){ .log_size_max = -1, .log_global_size_max = -1, .log_max_files = 1 };
 
@@ -145,15 +145,13 @@ bool cli_parse(int argc, char **argv, struct cli_opts *o, GError **err)
 	g_autoptr(GError) perr = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &perr)) {
 		g_set_error(err, G_OPTION_ERROR, perr->code, "option parsing failed: %s", perr->message);
-		return false;
+		return -1;
 	}
 	if (o->version)
-		return true;
-	if (o->cid == NULL) {
-		cm_set_error(err, EINVAL, "Container ID not provided. Use --cid");
-		return false;
-	}
-	return validate(o, err) == 0;
+		return 0;
+	if (o->cid == NULL)
+		return cm_set_error(err, EINVAL, "Container ID not provided. Use --cid");
+	return validate(o, err);
 }
 
 void cli_opts_clear(struct cli_opts *o)

@@ -70,5 +70,5 @@ struct cli_opts {
  * the message the reference prints after "[conmon:e]: ". --version is
  * reported through opts->version and skips validation.
  */
-bool cli_parse(int argc, char **argv, struct cli_opts *opts, GError **err);
+int cli_parse(int argc, char **argv, struct cli_opts *opts, GError **err);
 void cli_opts_clear(struct cli_opts *opts);

@@ -28,16 +28,14 @@ struct drivers {
  * does (leading ':' skipped, "" and ":" are empty, ":PATH" is a k8s file),
  * but the path is the whole rest, so a path may contain ':'.
  */
-static bool parse_driver(const char *spec, struct drivers *d, GError **err)
+static int parse_driver(const char *spec, struct drivers *d, GError **err)
 {
 	const char *start = spec + strspn(spec, ":");
 	size_t dlen = strcspn(start, ":");
 	const char *path = NULL;
 
-	if (dlen == 0) {
-		cm_set_error(err, EINVAL, "log-path must not be empty");
-		return false;
-	}
+	if (dlen == 0)
+		return cm_set_error(err, EINVAL, "log-path must not be empty");
 	if (start[dlen] == ':') {
 		path = start + dlen + strspn(start + dlen, ":");
 		if (*path == '\0')
@@ -49,49 +47,46 @@ static bool parse_driver(const char *spec, struct drivers *d, GError **err)
 	if (path == NULL && spec[0] == ':') {
 		g_free(d->k8s_path);
 		d->k8s_path = g_steal_pointer(&driver);
-		return true;
+		return 0;
 	}
 	if (strcmp(driver, "none") == 0 || strcmp(driver, "off") == 0 || strcmp(driver, "null") == 0)
-		return true;
+		return 0;
 	if (strcmp(driver, "passthrough") == 0) {
 		d->passthrough = true;
-		return true;
+		return 0;
 	}
 	if (strcmp(driver, "journald") == 0) {
 		d->journald = true;
-		return true;
+		return 0;
 	}
 	if (strcmp(driver, "k8s-file") == 0) {
-		if (path == NULL) {
-			cm_set_error(err, EINVAL, "k8s-file requires a filename");
-			return false;
-		}
+		if (path == NULL)
+			return cm_set_error(err, EINVAL, "k8s-file requires a filename");
 		g_free(d->k8s_path);
 		d->k8s_path = g_strdup(path);
-		return true;
+		return 0;
 	}
 	if (strchr(spec, ':') == NULL) {
 		g_free(d->k8s_path);
 		d->k8s_path = g_steal_pointer(&driver);
-		return true;
+		return 0;
 	}
-	cm_set_error(err, EINVAL, "No such log driver %s", driver);
-	return false;
+	return cm_set_error(err, EINVAL, "No such log driver %s", driver);
 }
 
 struct ctr_log *ctr_log_new(const struct cli_opts *opts, GError **err)
 {
 	struct drivers d = { 0 };
-	bool ok = true;
+	int r = 0;
 
 	if (opts->log_paths == NULL || opts->log_paths[0] == NULL) {
 		cm_set_error(err, EINVAL, "Log driver not provided. Use --log-path");
 		return NULL;
 	}
-	for (char **p = opts->log_paths; ok && *p; p++)
-		ok = parse_driver(*p, &d, err);
+	for (char **p = opts->log_paths; r == 0 && *p; p++)
+		r = parse_driver(*p, &d, err);
 	g_autofree char *k8s_path = d.k8s_path;
-	if (!ok)
+	if (r < 0)
 		return NULL;
 	if (k8s_path && !d.journald) {
 		if (opts->log_tag) {

@@ -69,43 +69,34 @@ static int send_sd_journal(const struct iovec *iov, int n, void *data)
 	return sym_sd_journal_sendv(iov, n);
 }
 
-static bool check_label(const char *label, GError **err)
+static int check_label(const char *label, GError **err)
 {
 	const char *eq = strchr(label, '=');
 
-	if (eq == label) {
-		cm_set_error(err, EINVAL, "Container labels must be in format LABEL=VALUE (no LABEL present in '%s')",
-			     label);
-		return false;
-	}
-	if (eq == NULL) {
-		cm_set_error(err, EINVAL, "Container labels must be in format LABEL=VALUE (no '=' present in '%s')",
-			     label);
-		return false;
-	}
+	if (eq == label)
+		return cm_set_error(err, EINVAL,
+				    "Container labels must be in format LABEL=VALUE (no LABEL present in '%s')", label);
+	if (eq == NULL)
+		return cm_set_error(err, EINVAL,
+				    "Container labels must be in format LABEL=VALUE (no '=' present in '%s')", label);
 	for (const char *p = label; p < eq; p++) {
-		if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p) && *p != '_') {
-			cm_set_error(err, EINVAL,
-				     "Container label names must contain only uppercase letters, numbers and "
-				     "underscore (in '%s')",
-				     label);
-			return false;
-		}
+		if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p) && *p != '_')
+			return cm_set_error(err, EINVAL,
+					    "Container label names must contain only uppercase letters, numbers and "
+					    "underscore (in '%s')",
+					    label);
 	}
 	/* journald silently drops such fields from clients */
-	if (g_ascii_isdigit(label[0]) || label[0] == '_') {
-		cm_set_error(err, EINVAL, "Container label names must not start with a digit or '_' (in '%s')", label);
-		return false;
-	}
+	if (g_ascii_isdigit(label[0]) || label[0] == '_')
+		return cm_set_error(err, EINVAL, "Container label names must not start with a digit or '_' (in '%s')",
+				    label);
 	size_t klen = (size_t)(eq - label);
 	for (size_t i = 0; i < G_N_ELEMENTS(own_fields); i++) {
-		if (strlen(own_fields[i]) == klen && strncmp(label, own_fields[i], klen) == 0) {
-			cm_set_error(err, EINVAL, "Container label name %s is set by conmon itself (in '%s')",
-				     own_fields[i], label);
-			return false;
-		}
+		if (strlen(own_fields[i]) == klen && strncmp(label, own_fields[i], klen) == 0)
+			return cm_set_error(err, EINVAL, "Container label name %s is set by conmon itself (in '%s')",
+					    own_fields[i], label);
 	}
-	return true;
+	return 0;
 }
 
 struct journald_log *journald_log_new(const struct journald_log_config *cfg, GError **err)
@@ -120,7 +111,7 @@ struct journald_log *journald_log_new(const struct journald_log_config *cfg, GEr
 		return NULL;
 	}
 	for (char *const *l = cfg->labels; l && *l; l++)
-		if (!check_label(*l, err))
+		if (check_label(*l, err) < 0)
 			return NULL;
 	if (load_libsystemd(err) < 0)
 		return NULL;

@@ -84,7 +84,7 @@ static void print_version(void)
 static void parse_cli(struct monitor *m, int argc, char **argv)
 {
 	g_autoptr(GError) err = NULL;
-	if (!cli_parse(argc, argv, &m->opts, &err)) {
+	if (cli_parse(argc, argv, &m->opts, &err) < 0) {
 		if (err->domain == G_OPTION_ERROR) {
 			/* The reference prints parse errors on stdout, the others on stderr. */
 			printf("conmon: %s\n", err->message);

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct cli_opts opts;
 	g_autoptr(GError) err = NULL;
-	bool ok = cli_parse(argc, argv, &opts, &err);
+	bool ok = cli_parse(argc, argv, &opts, &err) == 0;
 
 	FUZZ_CHECK(ok || err != NULL, "failure without an error");
 	FUZZ_CHECK(!ok || err == NULL, "success with an error: %s", err->message);

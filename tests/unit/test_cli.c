@@ -15,7 +15,7 @@ static char *parse(struct cli_opts *o, const char *const *args)
 	/* GOptionContext rearranges argv; hand it a copy of the pointer array. */
 	g_autofree char **copy = g_memdup2(argv->pdata, sizeof(char *) * argv->len);
 	g_autoptr(GError) err = NULL;
-	if (cli_parse(argc, copy, o, &err))
+	if (cli_parse(argc, copy, o, &err) == 0)
 		return NULL;
 	return g_strdup(err->message);
 }
