@@ -339,12 +339,13 @@ def test_signal_exit_term(ctx):
 
 @test()
 def test_monitor_exits_with_container(ctx):
+    """The monitor exits once the container has, with the container's status as its own."""
     b = ctx.bundle(["sh", "-c", "sleep 0.3; exit 2"])
     m = b.start()
     m.create()
     m.runc_start()
-    m.wait_exit_file()
-    m.wait_monitor(10)
+    check_eq(m.wait_exit_file(), b"2", "exit file")
+    check_eq(m.wait_monitor(10), 2, "monitor exit status")
 
 
 # ------------------------------------------------------------------ k8s-file
