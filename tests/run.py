@@ -6,14 +6,15 @@
         --reference /usr/bin/conmon [--only unit|fuzz|integration|podman|wrapper] [-k PATTERN] [--skip-reference]
         [--asan-conmon PATH] [--valgrind]
 
-(a) every BUILD/tests/unit/test_* binary with --tap (TAP `ok` / `not ok` / `# SKIP` lines),
+(a) every BUILD/tests/unit/test_* binary with --tap,
 (a2) every BUILD/fuzz/standalone-X (make fuzz-replay) over tests/fuzz/seeds/X and
     tests/fuzz/regressions/X: one test `fuzz/X` each,
 (b) the integration suite (tests/integration) once per monitor binary: ours, then the reference;
     with --asan-conmon also the sanitizer build (label asan; every sanitizer report file is a FAIL);
     with --valgrind a subset once more with our monitor under valgrind (label valgrind),
 (c) the podman suite (tests/podman) once per monitor binary.
-One line per test: `PASS name [monitor]`, `FAIL name [monitor]: reason`, `SKIP name [monitor] (why)`;
+The unit tests and the suites print TAP (`1..N`, `ok`, `not ok`, `# SKIP`, `# diagnostic` lines), read by
+one TapReader. This prints one line per test: `PASS name [monitor]`, `FAIL name [monitor]: reason`, `SKIP name [monitor] (why)`;
 other lines start with `#`. The last line is exactly `N passed, N failed, N skipped`.
 Exit status 1 iff anything failed. Needs root for (b) and (c) (they report SKIP otherwise).
 """
@@ -43,7 +44,6 @@ FUZZ_REPLAY_TIMEOUT = 120
 VALGRIND_PATTERN = ("create_sync_data_pid|exit_file|k8s_file|sigterm_forwarded|attach_framing|ctl_two_messages"
                     "|stdin_echo")
 VALGRIND_JOBS = 2
-RESULT_RE = re.compile(r"^(PASS|FAIL|SKIP) ")
 TAP_RE = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*?)\s*$")
 
 
@@ -60,47 +60,63 @@ class Tally:
         print("# " + msg, flush=True)
 
 
-def parse_tap(name, text, tally, pattern):
-    """Count a GLib --tap transcript; returns (result lines seen, FAILs emitted)."""
-    seen = failed = 0
-    diag = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
+class TapReader:
+    """Reads TAP a line at a time, as GLib's --tap and the Python suites print it, and emits one
+    PASS/FAIL/SKIP line per result. prefix: prepended to test names (`unit/test_x:`); pattern:
+    -k applied here (for programs that run all their tests)."""
+
+    def __init__(self, tally, prefix=None, pattern=None):
+        self.tally, self.prefix, self.pattern = tally, prefix, pattern
+        self.seen = self.failed = 0
+        self.plan = None
+        self.diag = []
+
+    def feed(self, line):
+        """One line of output; False when it is not TAP (neither a result, a plan nor a comment)."""
+        line = line.rstrip()
         if line.startswith("#"):
+            # GLib's nesting markers say nothing; the rest may explain the next failure.
             if not line.startswith("# Start of") and not line.startswith("# End of"):
-                diag.append(line[1:].strip())
-                diag = diag[-3:]
-            continue
+                self.diag = (self.diag + [line[1:].strip()])[-3:]
+            return True
         if line.startswith("Bail out!"):
-            tally.emit("FAIL %s: %s" % (name, line))
-            failed += 1
-            continue
+            self.tally.emit("FAIL %s: %s" % (self.prefix or "suite", line))
+            self.failed += 1
+            return True
+        plan = re.match(r"^1\.\.(\d+)", line)
+        if plan:
+            self.plan = int(plan.group(1))
+            return True
         m = TAP_RE.match(line)
         if not m:
-            continue
-        seen += 1
+            return False
+        self.seen += 1
         status, _, desc = m.groups()
         directive = ""
         if " # " in desc:
             desc, directive = desc.split(" # ", 1)
         elif desc.startswith("# "):
             desc, directive = "", desc[2:]
-        full = "%s:%s" % (name, desc.strip() or str(seen))
-        if pattern and not match(pattern, full):
-            diag = []
-            continue
+        desc = desc.strip() or str(self.seen)
+        full = "%s:%s" % (self.prefix, desc) if self.prefix else desc
+        diag, self.diag = self.diag, []
+        if self.pattern and not match(self.pattern, full):
+            return True
         d = directive.strip()
         if d.upper().startswith("SKIP"):
-            tally.emit("SKIP %s (%s)" % (full, d[4:].strip() or "skipped"))
+            self.tally.emit("SKIP %s (%s)" % (full, d[4:].strip() or "skipped"))
         elif d.upper().startswith("TODO"):
-            tally.emit("SKIP %s (todo: %s)" % (full, d[4:].strip()))
+            self.tally.emit("SKIP %s (todo: %s)" % (full, d[4:].strip()))
         elif status == "ok":
-            tally.emit("PASS %s" % full)
+            self.tally.emit("PASS %s" % full)
         else:
-            tally.emit("FAIL %s: %s" % (full, " | ".join(diag) or "not ok"))
-            failed += 1
-        diag = []
-    return seen, failed
+            self.tally.emit("FAIL %s: %s" % (full, " | ".join(diag) or "not ok"))
+            self.failed += 1
+        return True
+
+    def short_of_plan(self):
+        """The planned count when fewer results came, else None."""
+        return self.plan if self.plan is not None and self.plan > self.seen else None
 
 
 def run_unit(opts, tally):
@@ -111,24 +127,25 @@ def run_unit(opts, tally):
         return
     for b in bins:
         name = "unit/" + os.path.basename(b)
+        tap = TapReader(tally, name, opts.pattern)
         try:
             res = subprocess.run([os.path.abspath(b), "--tap", "--keep-going"], cwd=SRC, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=UNIT_TIMEOUT)
             out, rc = res.stdout.decode(errors="replace"), res.returncode
         except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode(errors="replace")
-            parse_tap(name, out, tally, opts.pattern)
+            for line in (e.stdout or b"").decode(errors="replace").splitlines():
+                tap.feed(line)
             tally.emit("FAIL %s: timed out after %ds" % (name, UNIT_TIMEOUT))
             continue
-        seen, failed = parse_tap(name, out, tally, opts.pattern)
-        plan = re.search(r"^1\.\.(\d+)", out, re.M)
-        if failed:
+        for line in out.splitlines():
+            tap.feed(line)
+        if tap.failed:
             continue
         if rc != 0 and (not opts.pattern or match(opts.pattern, name)):
             tail = " | ".join(out.strip().splitlines()[-3:])
             tally.emit("FAIL %s: exit status %d: %s" % (name, rc, tail))
-        elif plan and int(plan.group(1)) > seen and not opts.pattern:
-            tally.emit("FAIL %s: plan 1..%s but only %d results" % (name, plan.group(1), seen))
+        elif tap.short_of_plan() and not opts.pattern:
+            tally.emit("FAIL %s: plan 1..%d but only %d results" % (name, tap.plan, tap.seen))
 
 
 def run_suite(opts, tally, suite, label, monitor, reference, env=None, pattern=None, jobs=None, script=None,
@@ -158,12 +175,11 @@ def run_suite(opts, tally, suite, label, monitor, reference, env=None, pattern=N
     t.start()
     timer = threading.Timer(SUITE_TIMEOUT, lambda: _kill_group(p))
     timer.start()
+    tap = TapReader(tally)
     try:
         for raw in iter(p.stdout.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
-            if RESULT_RE.match(line):
-                tally.emit(line)
-            elif line.strip():
+            if not tap.feed(line) and line.strip():
                 tally.note(line)
         rc = p.wait()
     finally:
@@ -174,6 +190,8 @@ def run_suite(opts, tally, suite, label, monitor, reference, env=None, pattern=N
         why = "timed out after %ds" % SUITE_TIMEOUT if dt >= SUITE_TIMEOUT else "exit status %d" % rc
         tail = " | ".join("".join(errbuf).strip().splitlines()[-4:])
         tally.emit("FAIL %s/suite [%s]: %s %s" % (suite, label, why, tail))
+    elif tap.short_of_plan():
+        tally.emit("FAIL %s/suite [%s]: plan 1..%d but only %d results" % (suite, label, tap.plan, tap.seen))
     elif errbuf and opts.verbose:
         for ln in "".join(errbuf).splitlines():
             tally.note(ln)

@@ -5,7 +5,7 @@
     python3 tests/integration/suite.py --monitor PATH --label ours [--reference] [--build build]
                                        [-k PATTERN] [--jobs N]
 
-Prints PASS/FAIL/SKIP lines (see tests/lib/testlib.py); tests/run.py collects them.
+Prints TAP (see tests/lib/testlib.py); tests/run.py reads it.
 Must run as root (runc). Everything is created under one /tmp/cmt-* dir, removed at the end.
 """
 

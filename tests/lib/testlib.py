@@ -6,8 +6,9 @@
   Because it reaps everything, nothing in a suite may use subprocess.Popen:
   use spawn()/run() from here instead.
 - spawn()/run(): posix_spawn with exact fd placement (fds 3, 4, 5 as podman does).
-- A tiny test registry and a parallel runner printing the result lines run.py
-  collects: `PASS name [label]`, `FAIL name [label]: reason`, `SKIP name [label] (why)`.
+- A tiny test registry and a parallel runner printing TAP, as GLib's unit tests do, for
+  run.py to collect: `ok N - name [label]`, `ok N - name [label] # SKIP why`, and
+  `# reason` followed by `not ok N - name [label]`. The plan `1..N` comes first.
 """
 
 import ctypes
@@ -404,14 +405,32 @@ class Registry:
 
 
 class Printer:
+    """TAP output, safe to share between the runner's threads."""
+
     def __init__(self, out=None):
         self.lock = threading.Lock()
         self.out = out or sys.stdout
+        self.count = 0
 
-    def line(self, s):
+    def _write(self, text):
+        self.out.write(text)
+        self.out.flush()
+
+    def plan(self, n):
         with self.lock:
-            self.out.write(s.replace("\n", " | ").rstrip() + "\n")
-            self.out.flush()
+            self._write("1..%d\n" % n)
+
+    def result(self, kind, name, why=None):
+        """kind: PASS, FAIL (why: the reason, one diagnostic line before it) or SKIP (why)."""
+        why = " | ".join(str(why).splitlines()) if why is not None else None
+        with self.lock:
+            self.count += 1
+            if kind == "PASS":
+                self._write("ok %d - %s\n" % (self.count, name))
+            elif kind == "SKIP":
+                self._write("ok %d - %s # SKIP %s\n" % (self.count, name, why or "skipped"))
+            else:
+                self._write("# %s\nnot ok %d - %s\n" % (why or "failed", self.count, name))
 
 
 def one_line(msg, limit=600):
@@ -428,18 +447,19 @@ def run_suite(registry, suite, label, make_ctx, pattern=None, jobs=2, printer=No
         if pattern and not match(pattern, full):
             continue
         selected.append((tc, full))
+    printer.plan(len(selected))
 
     def one(item):
         tc, full = item
         want = "reference" if is_reference else "ours"
         if tc.only and tc.only != want:
-            printer.line("SKIP %s (%s only)" % (full, tc.only))
+            printer.result("SKIP", full, "%s only" % tc.only)
             return
         try:
             with make_ctx(tc) as ctx:
                 tc.func(ctx)
         except TestSkip as e:
-            printer.line("SKIP %s (%s)" % (full, one_line(e)))
+            printer.result("SKIP", full, one_line(e))
             return
         except BaseException as e:  # noqa: B902 - a test must never take the runner down
             if isinstance(e, (TestFailure, AssertionError)):
@@ -448,13 +468,13 @@ def run_suite(registry, suite, label, make_ctx, pattern=None, jobs=2, printer=No
                 why = one_line("%s: %s | %s" % (type(e).__name__, e,
                                                 traceback.format_exc(limit=-2).strip().splitlines()[-3:]))
             if tc.improvement and is_reference:
-                printer.line("SKIP %s (improvement: %s; reference: %s)" % (full, tc.improvement, one_line(why, 200)))
+                printer.result("SKIP", full, "improvement: %s; reference: %s" % (tc.improvement, one_line(why, 200)))
             elif tc.upstream and is_reference:
-                printer.line("SKIP %s (conmon %s behaviour; reference: %s)" % (full, tc.upstream, one_line(why, 200)))
+                printer.result("SKIP", full, "conmon %s behaviour; reference: %s" % (tc.upstream, one_line(why, 200)))
             else:
-                printer.line("FAIL %s: %s" % (full, why))
+                printer.result("FAIL", full, why)
             return
-        printer.line("PASS %s" % full)
+        printer.result("PASS", full)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
         list(ex.map(one, selected))
@@ -506,14 +526,11 @@ def discover(directory):
 def report_all(kind, registry, suite, label, pattern, reason, printer=None):
     """One FAIL or SKIP line per selected test, when a whole suite cannot run."""
     printer = printer or Printer()
-    for tc in registry.tests:
-        full = "%s/%s [%s]" % (suite, tc.name, label)
-        if pattern and not match(pattern, full):
-            continue
-        if kind == "FAIL":
-            printer.line("FAIL %s: %s" % (full, reason))
-        else:
-            printer.line("SKIP %s (%s)" % (full, reason))
+    names = ["%s/%s [%s]" % (suite, tc.name, label) for tc in registry.tests]
+    names = [n for n in names if not pattern or match(pattern, n)]
+    printer.plan(len(names))
+    for full in names:
+        printer.result(kind, full, reason)
 
 
 

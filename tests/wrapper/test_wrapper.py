@@ -5,11 +5,11 @@
     python3 tests/wrapper/test_wrapper.py --wrapper wrapper/ctr-wrap --monitor PATH --label ours \\
         [--build build] [-k PATTERN] [--jobs N]
 
-Prints one line per test: `PASS wrapper/NAME [LABEL]`, `FAIL wrapper/NAME [LABEL]: why`,
-`SKIP wrapper/NAME [LABEL] (why)` (the format tests/run.py collects). Exit status 0 unless the
-suite itself could not run. Needs root and runc (reports SKIP otherwise). Each test uses its own
-`--root` under one /tmp/cwt-* directory, removed at the end; containers left running are removed
-with `rm -f`, and this process is a child subreaper that reaps the daemonized monitors.
+Prints TAP, one result per test named `wrapper/NAME [LABEL]` (see tests/lib/testlib.py), which
+tests/run.py reads. Exit status 0 unless the suite itself could not run. Needs root and runc
+(reports SKIP otherwise). Each test uses its own `--root` under one /tmp/cwt-* directory, removed
+at the end; containers left running are removed with `rm -f`, and this process is a child subreaper
+that reaps the daemonized monitors.
 """
 
 import argparse
