@@ -4,7 +4,8 @@
  * podman 4.3.1 reads back (MESSAGE, CONTAINER_ID_FULL, PRIORITY 6/3, ...).
  * Lines without '\n' are held per stream and joined with what follows; a
  * held line that outgrows JOURNALD_LINE_MAX, or is still held at the end,
- * goes out marked CONTAINER_PARTIAL_MESSAGE=true.
+ * goes out marked CONTAINER_PARTIAL_MESSAGE=true. All fields: docs/protocol.md,
+ * "journald log".
  */
 #pragma once
 

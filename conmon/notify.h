@@ -3,7 +3,7 @@
  * --sdnotify-socket: the container's NOTIFY_SOCKET is <bundle>/notify/notify.sock
  * (podman bind-mounts <bundle>/notify). Datagrams received there are filtered
  * to what the engine expects (READY=1, STATUS=..., never MAINPID) and relayed
- * to the host socket.
+ * to the host socket (docs/protocol.md, "sd-notify relay").
  */
 #pragma once
 

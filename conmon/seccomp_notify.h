@@ -4,7 +4,8 @@
  * runtime connects to the socket and passes the container's seccomp listener
  * fd (SCM_RIGHTS, with the OCI container process state JSON as payload);
  * every notification is offered to the plugins in order (crun's plugin ABI)
- * and what no plugin handles fails with ENOTSUP.
+ * and what no plugin handles fails with ENOTSUP (docs/protocol.md,
+ * "seccomp-notify socket").
  *
  * The functions are seccomp_agent_*: libseccomp owns the seccomp_notify_* names.
  */
