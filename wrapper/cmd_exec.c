@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `ctr-wrap exec`: a second process in a running container, through the
- * monitor's exec-attach protocol (monitor-protocol.md 2.6): start byte ->
+ * monitor's exec-attach protocol (docs/protocol.md, Exec attach): start byte ->
  * {"data": 0} on the attach pipe -> connect -> second start byte -> pid and
  * later the exit code on the sync socket.
  */

@@ -2,7 +2,7 @@
 """Run a monitor binary exactly the way podman 4.3.1 does, against runc and a busybox rootfs.
 
 The monitor is a parameter: the same cases run against ours and the reference
-(/usr/bin/conmon). Podman's way (monitor-protocol.md §1.7, §2.0, §2.2):
+(/usr/bin/conmon). Podman's way (docs/protocol.md: Command line, Lifecycle, Environment fds):
 fd 3 = one end of socketpair(AF_UNIX, SOCK_SEQPACKET) (_OCI_SYNCPIPE=3),
 fd 4 = read end of a pipe (_OCI_STARTPIPE=4), own process group, argv in podman's
 order, one 0x00 byte on the start pipe, wait for the first process, read the sync

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Integration tests of the monitor's create path (monitor-protocol.md §1, §2.0-2.2, 2.7, 2.8, 2.10, 2.12,
-2.15, 2.16). Every case runs against ours and the reference unless marked."""
+"""Integration tests of the monitor's create path (docs/protocol.md: Command line, Lifecycle, Environment
+fds, Runtime invocation, Files, Exit command, Log drivers, k8s-file log, Signals). Every case runs
+against ours and the reference unless marked."""
 
 import datetime
 import json

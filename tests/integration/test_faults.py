@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Fault injection (monitor-protocol.md §2.0, §2.4, §2.5, §2.10, §4): a runtime killed in the middle of
-`create`, attach clients that connect and leave by the thousand, a ctl FIFO flooded with garbage, one
-100 MiB line, a fork storm whose orphans land on the monitor, and a full disk that frees up again. Each
-case names the invariant it asserts in its docstring and, where it makes sense, compares the monitor's
-fds and children before and after. Every case runs against ours and the reference unless marked.
+"""Fault injection (docs/protocol.md: Lifecycle, Attach socket, ctl and winsz FIFOs, Log drivers; the
+failures conmon is known for, docs/compat.md): a runtime killed in the middle of `create`, attach clients
+that connect and leave by the thousand, a ctl FIFO flooded with garbage, one 100 MiB line, a fork storm
+whose orphans land on the monitor, and a full disk that frees up again. Each case names the invariant it
+asserts in its docstring and, where it makes sense, compares the monitor's fds and children before and
+after. Every case runs against ours and the reference unless marked.
 
 Related cases elsewhere (not repeated here): test_logging_full_disk (whole records on ENOSPC),
 test_logging_fifo_without_reader, test_engine_sigkilled, test_stuck_client_does_not_block,

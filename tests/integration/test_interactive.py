@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Integration tests of interactive I/O (monitor-protocol.md §2.3-2.6): attach socket framing and
-input, -i / --leave-stdin-open, -t with the console socket, the ctl/winsz FIFOs, a stuck attach
-client, and exec sessions with podman's attach handshake. Every case runs against ours and the
-reference unless marked."""
+"""Integration tests of interactive I/O (docs/protocol.md: Attach socket, Console socket, Exec attach,
+ctl and winsz FIFOs): attach socket framing and input, -i / --leave-stdin-open, -t with the console
+socket, the ctl/winsz FIFOs, a stuck attach client, and exec sessions with podman's attach handshake.
+Every case runs against ours and the reference unless marked."""
 
 import json
 import os

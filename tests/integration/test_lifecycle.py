@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Integration tests of the monitor's lifecycle edges (monitor-protocol.md §2.7-2.9, §2.11-2.16, §4 items
-6-8, 11-16, 22): OOM files, the sd_notify proxy, seccomp notify, --restore, LISTEN_PID, preserved and
-inherited fds, reaping, signal forwarding, and an engine that dies mid-run. Every case runs against
-ours and the reference unless marked.
+"""Integration tests of the monitor's lifecycle edges (docs/protocol.md: Files, OOM, Runtime invocation,
+Exit command, sd-notify relay, seccomp-notify socket, Signals, Environment fds; docs/compat.md for where
+conmon 2.1.6 fails): OOM files, the sd_notify proxy, seccomp notify, --restore, LISTEN_PID, preserved and
+inherited fds, reaping, signal forwarding, and an engine that dies mid-run. Every case runs against ours
+and the reference unless marked.
 
 Fixtures (tests/integration/fixtures/): fake-runtime.sh (records what the monitor ran, plays the
 container with a `sleep`), seccomp_plugin.c (crun plugin ABI, compiled here), mini_engine.py (an

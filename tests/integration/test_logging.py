@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Container logging, every driver (monitor-protocol.md §1.4, §2.5, §2.10; §4 items 1-5, 19).
+"""Container logging, every driver (docs/protocol.md: Log drivers, k8s-file log, journald log, ctl and
+winsz FIFOs; docs/compat.md for the log failures of conmon 2.1.6).
 
 The container runs /helpers/emit (tests/helpers/emit.c), which writes a deterministic pseudo-random
 stream; emit_stream() below recomputes it, so what a driver kept is compared byte for byte."""

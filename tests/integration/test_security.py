@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Security checks (monitor-protocol.md §2.0 step 10, §2.4, §2.5, §2.7-2.9, §2.12, §2.16): what the container
-and the exit command inherit from the monitor, and the permissions of everything the monitor creates.
-Every case runs against ours and the reference unless marked.
+"""Security checks (docs/protocol.md: Lifecycle, Attach socket, ctl and winsz FIFOs, Files, OOM, Exit
+command, Environment fds): what the container and the exit command inherit from the monitor, and the
+permissions of everything the monitor creates. Every case runs against ours and the reference unless
+marked.
 
 The fd listings come from /helpers/fdlist (tests/helpers/fdlist.c), which prints "FD TARGET" for each
 descriptor it was given, leaving out the one it reads /proc/self/fd with. The same static binary runs

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""podman 4.3.1 lifecycle edges driving the monitor (monitor-protocol.md §2.9, §4 item 15): OOM reporting
-and an engine process SIGKILLed mid-run. Each runs against both monitors unless marked."""
+"""podman 4.3.1 lifecycle edges driving the monitor (docs/protocol.md: OOM; docs/compat.md: the sync pipe
+write that fails): OOM reporting and an engine process SIGKILLed mid-run. Each runs against both monitors
+unless marked."""
 
 import os
 import signal

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """`podman logs` of containers whose output went through the monitor: k8s-file and journald
-(monitor-protocol.md §2.10). The container runs /helpers/emit; the expected bytes come from
-the Python mirror of its generator in tests/integration/test_logging.py."""
+(docs/protocol.md: Log drivers, k8s-file log, journald log). The container runs /helpers/emit; the
+expected bytes come from the Python mirror of its generator in tests/integration/test_logging.py."""
 
 import os
 import sys
