@@ -65,22 +65,23 @@ ssize_t cm_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int cm_set_nonblock(int fd, bool on)
+/* Set or clear flag in the fd's flags read with get and written with set. */
+static int change_flag(int fd, int get, int set, int flag, bool on)
 {
-	int flags = fcntl(fd, F_GETFL);
+	int flags = fcntl(fd, get);
 	if (flags < 0)
 		return -1;
-	flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-	return fcntl(fd, F_SETFL, flags);
+	return fcntl(fd, set, on ? flags | flag : flags & ~flag);
+}
+
+int cm_set_nonblock(int fd, bool on)
+{
+	return change_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK, on);
 }
 
 int cm_set_cloexec(int fd, bool on)
 {
-	int flags = fcntl(fd, F_GETFD);
-	if (flags < 0)
-		return -1;
-	flags = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
-	return fcntl(fd, F_SETFD, flags);
+	return change_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on);
 }
 
 bool cm_parse_int64(const char *s, gint64 *out)
