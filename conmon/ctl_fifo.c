@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/io.h"
+#include "common/safe_open.h"
 #include "conmon/diag.h"
 
 /* Longest message kept; real ones are under 20 bytes. */
@@ -166,12 +167,13 @@ static int fifo_open(struct fifo *f, const char *dir, GError **err)
 		return cm_set_errno(err, errno, "Failed to remove stale %s", f->path);
 	if (mkfifo(f->path, 0660) < 0)
 		return cm_set_errno(err, errno, "Failed to mkfifo at %s", f->path);
-	f->rfd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* Not through a link swapped in since the mkfifo. */
+	f->rfd = cm_open_safe(f->path, O_RDONLY | O_NONBLOCK, 0, 0, err);
 	if (f->rfd < 0)
-		return cm_set_errno(err, errno, "Failed to open %s for reading", f->path);
-	f->wfd = open(f->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		return -1;
+	f->wfd = cm_open_safe(f->path, O_WRONLY | O_NONBLOCK, 0, 0, err);
 	if (f->wfd < 0)
-		return cm_set_errno(err, errno, "Failed to open %s for writing", f->path);
+		return -1;
 	f->source = g_unix_fd_add(f->rfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_fifo, f);
 	return 0;
 }

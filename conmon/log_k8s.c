@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/safe_open.h"
 #include "conmon/diag.h"
 
 /*
@@ -78,21 +79,36 @@ static void warn_write_once(struct k8s_log *l, int errnum)
  * worth of output, and a reader going away causes no EPIPE/SIGPIPE. When
  * the pipe is full, output waits in our buffer (bounded) and then is dropped.
  * Everything else gets O_NONBLOCK too, so a terminal or device never blocks.
+ * A symlink at the path is refused: whoever planted it would choose the file
+ * the container's output is appended to (the reference follows it).
  */
 static int open_target(const char *path, GError **err)
 {
-	struct stat st;
-	int fd;
-
-	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	} else {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-		if (fd < 0 && errno == ENXIO) /* became a FIFO since the stat */
-			fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	g_autoptr(GError) local = NULL;
+	int fd = cm_open_safe(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0640, 0, &local);
+	if (fd < 0 && cm_error_errno(local) == ENXIO) {
+		g_clear_error(&local);
+		fd = cm_open_safe(path, O_RDWR | O_NONBLOCK, 0, 0, &local);
+	}
+	if (fd < 0 && cm_error_errno(local) == ELOOP) {
+		g_propagate_error(err, g_steal_pointer(&local));
+		return -1;
 	}
 	if (fd < 0)
-		return cm_set_errno(err, errno, "Failed to open log file %s", path);
+		return cm_set_errno(err, cm_error_errno(local), "Failed to open log file %s", path);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		/* Opened for writing because a reader was there: the same FIFO again, with its read side. */
+		g_autofree char *self = g_strdup_printf("/proc/self/fd/%d", fd);
+		int rw = open(self, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (rw < 0) {
+			cm_set_errno(err, errno, "Failed to reopen log FIFO %s", path);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = rw;
+	}
 	return fd;
 }
 
@@ -224,15 +240,17 @@ static void maybe_shrink(struct k8s_log *l)
 	l->small_calls = 0;
 }
 
-/* Replace the file by an empty one: the reference's --log-size-max. */
+/*
+ * Replace the file by an empty one: the reference's --log-size-max. The new
+ * file has a unique name until it is renamed into place, so a file planted
+ * under a predictable name (the reference's <path>.tmp) never becomes the log.
+ */
 static bool truncate_file(struct k8s_log *l, GError **err)
 {
-	g_autofree char *tmp = g_strconcat(l->path, ".tmp", NULL);
-	int fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
-	if (fd < 0) {
-		cm_set_errno(err, errno, "Failed to open log file %s", tmp);
+	g_autofree char *tmp = NULL;
+	int fd = cm_create_unique(l->path, O_APPEND | O_NONBLOCK, 0640, &tmp, err);
+	if (fd < 0)
 		return false;
-	}
 	if (rename(tmp, l->path) < 0) {
 		cm_set_errno(err, errno, "Failed to rename log file %s", tmp);
 		close(fd);
@@ -250,14 +268,11 @@ static bool truncate_file(struct k8s_log *l, GError **err)
  */
 static bool rotate_files(struct k8s_log *l, GError **err)
 {
-	g_autofree char *fresh = g_strconcat(l->path, ".new", NULL);
+	g_autofree char *fresh = NULL;
 	g_autofree char *first = g_strconcat(l->path, ".1", NULL);
-	_cleanup_close_ int fd =
-		open(fresh, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
-	if (fd < 0) {
-		cm_set_errno(err, errno, "Failed to open log file %s", fresh);
+	_cleanup_close_ int fd = cm_create_unique(l->path, O_APPEND | O_NONBLOCK, 0640, &fresh, err);
+	if (fd < 0)
 		return false;
-	}
 
 	for (int i = l->max_files - 1; i >= 1; i--) {
 		g_autofree char *from = g_strdup_printf("%s.%d", l->path, i);

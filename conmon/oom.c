@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "common/safe_open.h"
 #include "conmon/diag.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -103,12 +104,14 @@ static void trigger(struct oom_watch *w)
 	diag_info("OOM detected in cgroup %s", w->dir);
 	for (char **d = w->oom_dirs; d && *d; d++) {
 		g_autofree char *path = g_build_filename(*d, "oom", NULL);
-		int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+		g_autoptr(GError) err = NULL;
+		/* A FIFO or link planted there must neither block us nor create a file elsewhere. */
+		int fd = cm_open_safe(path, O_CREAT | O_WRONLY, 0666, CM_OPEN_REGULAR, &err);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				diag_debug("not writing %s: %s", path, g_strerror(errno));
+			if (cm_error_errno(err) == ENOENT)
+				diag_debug("not writing %s: %s", path, err->message);
 			else
-				diag_warn("Failed to write oom file %s: %s", path, g_strerror(errno));
+				diag_warn("Failed to write oom file: %s", err->message);
 			continue;
 		}
 		close(fd);

@@ -15,8 +15,12 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "common/safe_open.h"
 #include "conmon/diag.h"
 #include "conmon/oom_score.h"
+
+/* A pid file holds one decimal pid: anything longer is not one. */
+#define PIDFILE_MAX 64
 
 static void add_all(GPtrArray *argv, char **items)
 {
@@ -124,8 +128,8 @@ pid_t runtime_spawn(const char *runtime, char *const argv[], const struct runtim
 
 int runtime_read_pidfile(const char *path, pid_t *pid, GError **err)
 {
-	g_autofree char *contents = NULL;
-	if (!g_file_get_contents(path, &contents, NULL, err))
+	g_autofree char *contents = cm_read_file_safe(path, PIDFILE_MAX, NULL, err);
+	if (contents == NULL)
 		return -1;
 	int value;
 	if (!cm_parse_int(g_strstrip(contents), &value) || value <= 0)

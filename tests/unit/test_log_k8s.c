@@ -623,6 +623,47 @@ static void test_open_error(void)
 	g_assert_cmpstr(err->message, ==, "k8s-file requires a filename");
 }
 
+/* A symlink planted at the log path is refused, not followed to the file it names. */
+static void test_symlink_refused(void)
+{
+	g_autofree char *dir = tmpdir_new();
+	g_autofree char *victim = g_build_filename(dir, "victim", NULL);
+	g_autofree char *path = g_build_filename(dir, "ctr.log", NULL);
+	g_assert_true(g_file_set_contents(victim, "root's file\n", -1, NULL));
+	g_assert_cmpint(symlink(victim, path), ==, 0);
+	struct k8s_log_config cfg = { .path = path, .size_max = -1, .global_size_max = -1 };
+	g_autoptr(GError) err = NULL;
+	g_assert_null(k8s_log_open(&cfg, &err));
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	ASSERT_FILE(victim, "root's file\n");
+	tmpdir_remove(dir);
+}
+
+/* Truncation never adopts a file planted under a predictable temp name, nor writes through it. */
+static void test_truncate_ignores_planted_tmp(void)
+{
+	g_autofree char *dir = tmpdir_new();
+	g_autofree char *path = g_build_filename(dir, "ctr.log", NULL);
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autofree char *fresh = g_strconcat(path, ".new", NULL);
+	g_assert_true(g_file_set_contents(tmp, "planted\n", -1, NULL));
+	g_assert_true(g_file_set_contents(fresh, "planted\n", -1, NULL));
+	struct k8s_log_config cfg = { .path = path, .size_max = 100, .global_size_max = -1, .no_sync = true };
+	struct k8s_log *l = k8s_log_open(&cfg, NULL);
+	g_assert_nonnull(l);
+	put(l, STDPIPE_STDOUT, "first line of output\n");
+	put(l, STDPIPE_STDOUT, "second line of output, past the limit\n");
+	put(l, STDPIPE_STDOUT, "third\n");
+	struct k8s_log_stats st;
+	k8s_log_get_stats(l, &st);
+	g_assert_cmpuint(st.truncations, ==, 2);
+	k8s_log_close(l);
+	ASSERT_FILE(path, OUT "F third\n");
+	ASSERT_FILE(tmp, "planted\n");
+	ASSERT_FILE(fresh, "planted\n");
+	tmpdir_remove(dir);
+}
+
 /* ---- targets that refuse data ---- */
 
 static GString *drain(int fd, GString *into)
@@ -765,6 +806,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/log_k8s/global_max", test_global_max);
 	g_test_add_func("/log_k8s/reopen_after_rename", test_reopen_after_rename);
 	g_test_add_func("/log_k8s/open_error", test_open_error);
+	g_test_add_func("/log_k8s/symlink_refused", test_symlink_refused);
+	g_test_add_func("/log_k8s/truncate_ignores_planted_tmp", test_truncate_ignores_planted_tmp);
 	g_test_add_func("/log_k8s/fifo_without_reader", test_fifo_without_reader);
 	g_test_add_func("/log_k8s/full_device", test_full_device);
 	g_test_add_func("/log_k8s/torn_write_is_undone", test_torn_write_is_undone);
