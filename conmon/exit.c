@@ -9,8 +9,13 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/safe_open.h"
 #include "conmon/diag.h"
 #include "conmon/oom_score.h"
+
+/* Waits between attempts at the exit files: doubling from the first to the max. */
+#define EXIT_RETRY_FIRST_MS 100
+#define EXIT_RETRY_MAX_PAUSE_MS 2000
 
 int exit_status_from_wait(int wstatus)
 {
@@ -26,25 +31,51 @@ static int write_status(const char *path, int status, GError **err)
 	char buf[16];
 	int len = g_snprintf(buf, sizeof(buf), "%d", status);
 	/* Temp file + rename: watchers (CRI-O's inotify, podman) never see a half-written file. */
-	if (!g_file_set_contents_full(path, buf, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
-				      0644, err))
-		return -1;
-	return 0;
+	return cm_write_file_atomic(path, buf, (size_t)len, 0644, false, err);
 }
 
+/* Both files are tried whatever happens to the first; the first error is kept. */
 int exit_write_files(const struct cli_opts *o, int status, GError **err)
 {
+	int rc = 0;
 	if (o->persist_dir) {
 		g_autofree char *path = g_build_filename(o->persist_dir, "exit", NULL);
 		if (write_status(path, status, err) < 0)
-			return -1;
+			rc = -1;
 	}
 	if (o->exit_dir) {
 		g_autofree char *path = g_build_filename(o->exit_dir, o->cid, NULL);
-		if (write_status(path, status, err) < 0)
-			return -1;
+		g_autoptr(GError) local = NULL;
+		if (write_status(path, status, &local) < 0) {
+			if (rc == 0)
+				g_propagate_error(err, g_steal_pointer(&local));
+			rc = -1;
+		}
 	}
-	return 0;
+	return rc;
+}
+
+int exit_write_files_retry(const struct cli_opts *o, int status, int retry_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)retry_ms * 1000;
+	gulong pause_us = EXIT_RETRY_FIRST_MS * 1000;
+	for (bool warned = false;; warned = true) {
+		g_autoptr(GError) err = NULL;
+		if (exit_write_files(o, status, &err) == 0) {
+			if (warned)
+				diag_info("exit files written after all");
+			return 0;
+		}
+		gint64 left = deadline - g_get_monotonic_time();
+		if (left <= 0) {
+			diag_error("Failed to write exit file, giving up: %s", err->message);
+			return -1;
+		}
+		if (!warned)
+			diag_warn("Failed to write exit file, retrying for up to %g s: %s", retry_ms / 1000.0, err->message);
+		g_usleep(MIN(pause_us, (gulong)left));
+		pause_us = MIN(pause_us * 2, EXIT_RETRY_MAX_PAUSE_MS * 1000);
+	}
 }
 
 static G_NORETURN void exec_exit_command(const struct cli_opts *o, const char *oom_score_adj)
@@ -80,18 +111,20 @@ int exit_run_command(const struct cli_opts *o, const char *oom_score_adj)
 			exec_exit_command(o, oom_score_adj);
 	}
 
-	int result = 0;
-	for (;;) {
-		int wstatus;
-		pid_t pid = waitpid(-1, &wstatus, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			break;
-		if (pid == cmd && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)) {
-			result = exit_status_from_wait(wstatus);
-			diag_warn("exit command %s failed with status %d", o->exit_command, result);
-		}
+	if (cmd <= 0)
+		return 0;
+	/* Only the exit command: a process the container left behind must not keep us alive. */
+	int wstatus;
+	pid_t got;
+	do
+		got = waitpid(cmd, &wstatus, 0);
+	while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		diag_warn("Failed to wait for exit command %s: %s", o->exit_command, g_strerror(errno));
+		return 0;
 	}
+	int result = exit_status_from_wait(wstatus);
+	if (result != 0)
+		diag_warn("exit command %s failed with status %d", o->exit_command, result);
 	return result;
 }

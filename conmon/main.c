@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "common/safe_open.h"
 #include "conmon/attach.h"
 #include "conmon/cli.h"
 #include "conmon/ctl_fifo.h"
@@ -45,6 +46,8 @@
 #define EXEC_HANDSHAKE_TIMEOUT_MS (240 * 1000)
 /* runc sends the pty master before `create` returns; it is already queued when we look. */
 #define CONSOLE_RECEIVE_TIMEOUT_MS (10 * 1000)
+/* A failed exit file (a full disk) is retried this long before the exit command runs anyway. */
+#define EXIT_FILE_RETRY_MS (10 * 1000)
 
 struct monitor {
 	struct cli_opts opts;
@@ -73,6 +76,7 @@ struct monitor {
 	int container_status;
 	bool container_exited;
 	bool timed_out;
+	guint timeout_source;
 	GMainLoop *loop;
 };
 
@@ -127,8 +131,29 @@ static void write_conmon_pidfile(const char *path, pid_t pid)
 	char buf[16];
 	int len = g_snprintf(buf, sizeof(buf), "%d", pid);
 	g_autoptr(GError) err = NULL;
-	if (!g_file_set_contents(path, buf, len, &err))
+	if (cm_write_file_atomic(path, buf, (size_t)len, 0644, false, &err) < 0)
 		diag_fatal_now("Failed to write conmon pidfile: %s", err->message);
+}
+
+/* Signals nobody should be able to kill the monitor with: it would leave no exit file. */
+static void on_harmless_signal(int signo)
+{
+	(void)signo;
+}
+
+/*
+ * A handler, not SIG_IGN: the runtime and the exit command, exec'd from
+ * us, get the default disposition back (an ignored signal would stay ignored).
+ */
+static void survive_stray_signals(void)
+{
+	static const int signals[] = { SIGHUP, SIGUSR2, SIGALRM };
+	struct sigaction sa = { .sa_handler = on_harmless_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
+		if (sigaction(signals[i], &sa, NULL) < 0)
+			diag_fatal("Failed to set a handler for signal %d: %s", signals[i], g_strerror(errno));
+	}
 }
 
 /* The engine's cmd.Wait() returns when our first process exits: the monitor lives on in a child. */
@@ -261,12 +286,18 @@ static void on_container_exit(pid_t pid, int wstatus, void *data)
 	m->container_exited = true;
 	m->container_status = exit_status_from_wait(wstatus);
 	diag_info("container %d exited with status %d", pid, m->container_status);
+	/* The pid is reaped and may be reused: no timeout kill and no signal forwarding from now on. */
+	if (m->timeout_source)
+		g_source_remove(m->timeout_source);
+	m->timeout_source = 0;
+	reaper_set_forward_pid(m->reaper, 0);
 	g_main_loop_quit(m->loop);
 }
 
 static gboolean on_timeout(gpointer data)
 {
 	struct monitor *m = data;
+	m->timeout_source = 0;
 	m->timed_out = true;
 	diag_warn("timed out after %d seconds, killing container %d", m->opts.timeout, m->container_pid);
 	/* The whole process group, unless that group is ours. */
@@ -428,7 +459,7 @@ static void watch_container(struct monitor *m, int out_r, int err_r)
 	if (err_r >= 0)
 		m->err = stdio_reader_new(err_r, STDPIPE_STDERR, on_output, m);
 	if (m->opts.timeout > 0)
-		g_timeout_add_seconds((guint)m->opts.timeout, on_timeout, m);
+		m->timeout_source = g_timeout_add_seconds((guint)m->opts.timeout, on_timeout, m);
 
 	/*
 	 * Only now, with the OOM watch armed: the engine starts the container when
@@ -476,9 +507,8 @@ static int finish(struct monitor *m)
 	/* Reserved host ports are free again before anyone learns the container exited. */
 	fds_close_inherited(m->inherited_fds, m->sync_fd);
 
-	g_autoptr(GError) err = NULL;
-	if (exit_write_files(&m->opts, status, &err) < 0)
-		diag_fatal("Failed to write exit file: %s", err->message);
+	/* Even without an exit file, the engine still gets the status and the exit command still runs. */
+	exit_write_files_retry(&m->opts, status, EXIT_FILE_RETRY_MS);
 	if (m->opts.exec)
 		sync_send(&m->sync_fd, sync_key(m->opts.api_version, true), status,
 			  m->timed_out ? TIMED_OUT_MESSAGE : NULL);
@@ -525,6 +555,7 @@ int main(int argc, char **argv)
 	m.oom_score_adj = oom_score_protect();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_early_sigterm);
+	survive_stray_signals();
 
 	if (sync_env_fd("_OCI_STARTPIPE", &m.start_fd, &err) < 0)
 		diag_fatal_error(err);

@@ -48,11 +48,56 @@ static void test_files_error(void)
 	g_assert_nonnull(err);
 }
 
+static gpointer make_dir_later(gpointer data)
+{
+	g_usleep(300 * 1000);
+	g_assert_cmpint(g_mkdir(data, 0700), ==, 0);
+	return NULL;
+}
+
+/* A failed write is tried again: here the directory shows up 300 ms late (as space may come back). */
+static void test_files_retry(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("exit-XXXXXX", NULL);
+	g_autofree char *exits = g_build_filename(dir, "exits", NULL);
+	struct cli_opts o = { .cid = "abc", .exit_dir = exits };
+	GThread *t = g_thread_new("mkdir", make_dir_later, exits);
+	g_assert_cmpint(exit_write_files_retry(&o, 3, 5000), ==, 0);
+	g_thread_join(t);
+	g_autofree char *p = g_build_filename(exits, "abc", NULL);
+	g_autofree char *c = NULL;
+	g_assert_true(g_file_get_contents(p, &c, NULL, NULL));
+	g_assert_cmpstr(c, ==, "3");
+	g_unlink(p);
+	g_rmdir(exits);
+	g_rmdir(dir);
+}
+
+/* It gives up after the time given, and the other file is still written. */
+static void test_files_retry_gives_up(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("exit-XXXXXX", NULL);
+	struct cli_opts o = { .cid = "abc", .persist_dir = dir, .exit_dir = "/nonexistent/dir" };
+	gint64 start = g_get_monotonic_time();
+	g_assert_cmpint(exit_write_files_retry(&o, 1, 400), ==, -1);
+	gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
+	g_assert_cmpint(took_ms, >=, 400);
+	g_assert_cmpint(took_ms, <, 3000);
+	g_autofree char *p = g_build_filename(dir, "exit", NULL);
+	g_autofree char *c = NULL;
+	g_assert_true(g_file_get_contents(p, &c, NULL, NULL));
+	g_assert_cmpstr(c, ==, "1");
+	g_unlink(p);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/exit/status", test_status);
 	g_test_add_func("/exit/files", test_files);
 	g_test_add_func("/exit/files_error", test_files_error);
+	g_test_add_func("/exit/files_retry", test_files_retry);
+	g_test_add_func("/exit/files_retry_gives_up", test_files_retry_gives_up);
 	return g_test_run();
 }
