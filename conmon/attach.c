@@ -77,6 +77,7 @@ struct attach_server {
 	struct stdin_sink *in;
 	bool leave_stdin_open;
 	bool congested;	  /* the caller was asked to pause */
+	guint64 dropped_input; /* from clients that hung up while the stdin queue was full */
 	guint stall_source; /* checks congested clients for progress */
 	void (*resume)(void *data);
 	void *resume_data;
@@ -128,15 +129,35 @@ static void client_eof(struct attach_client *c)
 	client_rearm(c);
 }
 
+/* A client that hung up leaves input the stdin queue has no room for: it is dropped, not queued. */
+static void client_drop_input(struct attach_client *c)
+{
+	int inq = 0;
+	if (ioctl(c->fd, SIOCINQ, &inq) < 0 || inq <= 0)
+		return;
+	c->srv->dropped_input += (guint64)inq;
+	diag_warn("attach client hung up with %d bytes of input the container's stdin has no room for: dropped", inq);
+}
+
 /*
- * Take input packets into the stdin queue. Returns false when the client is
- * gone (freed). With force, read everything the socket holds regardless of
- * back-pressure: used when the client hung up, bounded by its socket buffer.
+ * Take input packets into the stdin queue, never past its limit (by more
+ * than one packet): a full queue pauses a connected client, and drops what
+ * a client that hung up still had in flight. Returns false when the client
+ * is gone (freed). hangup: the client is gone after this, read all it sent.
  */
-static bool client_read(struct attach_client *c, bool force)
+static bool client_read(struct attach_client *c, bool hangup)
 {
 	struct attach_server *s = c->srv;
-	for (int i = 0; force || i < INPUT_BURST; i++) {
+	for (int i = 0; hangup || i < INPUT_BURST; i++) {
+		if (s->in && stdin_sink_full(s->in)) {
+			if (hangup) {
+				client_drop_input(c);
+				return true;
+			}
+			c->paused = true;
+			client_rearm(c);
+			return true;
+		}
 		ssize_t n = recv(c->fd, input_buf, sizeof(input_buf), MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -151,11 +172,8 @@ static bool client_read(struct attach_client *c, bool force)
 			client_eof(c);
 			return true;
 		}
-		if (s->in && !stdin_sink_write(s->in, input_buf, (size_t)n) && !force) {
-			c->paused = true;
-			client_rearm(c);
-			return true;
-		}
+		if (s->in)
+			stdin_sink_write(s->in, input_buf, (size_t)n);
 	}
 	return true;
 }
@@ -528,6 +546,9 @@ void attach_server_free(struct attach_server *s)
 		diag_debug("Failed to remove %s: %s", s->symlink_path, g_strerror(errno));
 	if (s->in)
 		stdin_sink_on_writable(s->in, NULL, NULL);
+	if (s->dropped_input > 0)
+		diag_info("%" G_GUINT64_FORMAT " bytes of attach input dropped in all: the container's stdin was full",
+			  s->dropped_input);
 	g_free(s->symlink_path);
 	g_free(s);
 }

@@ -196,6 +196,11 @@ void stdin_sink_close(struct stdin_sink *s)
 	update(s, false);
 }
 
+bool stdin_sink_full(const struct stdin_sink *s)
+{
+	return !s->broken && !s->closing && pending(s) >= STDIN_SINK_LIMIT;
+}
+
 size_t stdin_sink_pending(const struct stdin_sink *s)
 {
 	return pending(s);

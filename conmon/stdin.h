@@ -41,6 +41,9 @@ void stdin_sink_on_writable(struct stdin_sink *s, void (*fn)(void *data), void *
  */
 void stdin_sink_close(struct stdin_sink *s);
 
+/* The queue is at its limit: producers must not read more input until on_writable. */
+bool stdin_sink_full(const struct stdin_sink *s);
+
 /* Bytes queued and not yet written. */
 size_t stdin_sink_pending(const struct stdin_sink *s);
 

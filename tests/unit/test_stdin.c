@@ -77,6 +77,7 @@ static void test_bounds_and_resume(void)
 	}
 	g_assert_cmpuint(stdin_sink_pending(s), >=, STDIN_SINK_LIMIT);
 	g_assert_cmpuint(stdin_sink_pending(s), <, STDIN_SINK_LIMIT + CHUNK);
+	g_assert_true(stdin_sink_full(s));
 
 	int p[2];
 	make_pipe(p);
@@ -97,6 +98,7 @@ static void test_bounds_and_resume(void)
 	g_assert_true(memcmp(got->data, sent->data, sent->len) == 0);
 	g_assert_cmpint(resumed, ==, 1);
 	g_assert_cmpuint(stdin_sink_pending(s), ==, 0);
+	g_assert_false(stdin_sink_full(s));
 
 	stdin_sink_free(s);
 	g_byte_array_unref(got);
