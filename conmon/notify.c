@@ -21,6 +21,14 @@
 #define NOTIFY_SOCK "notify.sock"
 /* What systemd accepts in one notification; longer datagrams are dropped. */
 #define NOTIFY_MAX 4096
+/*
+ * At most NOTIFY_BURST datagrams are taken per NOTIFY_WINDOW_MS (200 a
+ * second). Past that the socket is not read until the window ends: the
+ * kernel holds what was sent and senders wait or see EAGAIN, so a flood
+ * costs neither us nor the host's manager more, and nothing is reordered.
+ */
+#define NOTIFY_BURST 20
+#define NOTIFY_WINDOW_MS 100
 
 struct notify_proxy {
 	int sock; /* bound at <bundle>/notify/notify.sock */
@@ -31,6 +39,10 @@ struct notify_proxy {
 	char *sock_path;
 	bool bound;
 	guint source;
+	guint resume_source;
+	gint64 window_start; /* monotonic µs */
+	unsigned in_window; /* datagrams taken since window_start */
+	bool warned_rate;
 	char buf[NOTIFY_MAX];
 };
 
@@ -55,8 +67,10 @@ char *notify_filter(const char *msg, size_t len)
 	g_autoptr(GString) out = g_string_new(NULL);
 	const char *end = msg + len;
 	for (const char *line = msg; line < end;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		size_t llen = (size_t)((nl ? nl : end) - line);
+		/* systemd splits at '\r' too: "STATUS=x\rMAINPID=1" must not pass as one STATUS line. */
+		size_t llen = 0;
+		while (line + llen < end && line[llen] != '\n' && line[llen] != '\r')
+			llen++;
 		/* MAINPID and anything unknown stay in the container; so do lines with NULs. */
 		if (llen > 0 && memchr(line, '\0', llen) == NULL && line_allowed(line, llen)) {
 			if (out->len > 0)
@@ -130,15 +144,52 @@ static void forward(struct notify_proxy *p, const char *msg, size_t len)
 		diag_warn("Failed to send notify message to the host: %s", g_strerror(errno));
 }
 
+static gboolean on_datagram(int fd, GIOCondition cond, gpointer data);
+
+static gboolean on_resume(gpointer data)
+{
+	struct notify_proxy *p = data;
+	p->resume_source = 0;
+	p->source = g_unix_fd_add(p->sock, G_IO_IN, on_datagram, p);
+	return G_SOURCE_REMOVE;
+}
+
+/* Whether one more datagram may be taken now; if not, reading pauses until the window ends. */
+static bool rate_allows(struct notify_proxy *p)
+{
+	gint64 now = g_get_monotonic_time();
+	if (now - p->window_start >= NOTIFY_WINDOW_MS * 1000) {
+		p->window_start = now;
+		p->in_window = 0;
+	}
+	if (p->in_window < NOTIFY_BURST) {
+		p->in_window++;
+		return true;
+	}
+	if (!p->warned_rate) {
+		p->warned_rate = true;
+		diag_warn("container sends sd_notify messages faster than %d a second: relaying them at that rate",
+			  NOTIFY_BURST * 1000 / NOTIFY_WINDOW_MS);
+	}
+	guint wait_ms = (guint)((p->window_start + NOTIFY_WINDOW_MS * 1000 - now + 999) / 1000);
+	p->source = 0;
+	p->resume_source = g_timeout_add(MAX(wait_ms, 1u), on_resume, p);
+	return false;
+}
+
 static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
 {
 	(void)cond;
 	struct notify_proxy *p = data;
 	for (;;) {
+		if (!rate_allows(p))
+			return G_SOURCE_REMOVE;
 		/* Passed fds are closed here: the host hears only the filtered text. */
 		int flags;
 		ssize_t n = cm_recv_fds(fd, p->buf, NOTIFY_MAX, NULL, 0, &flags);
 		if (n < 0) {
+			/* Nothing was taken: the attempt does not count. */
+			p->in_window--;
 			if (errno != EAGAIN)
 				diag_warn("Failed to receive notify message: %s", g_strerror(errno));
 			return G_SOURCE_CONTINUE;
@@ -175,6 +226,8 @@ void notify_proxy_free(struct notify_proxy *p)
 		return;
 	if (p->source)
 		g_source_remove(p->source);
+	if (p->resume_source)
+		g_source_remove(p->resume_source);
 	if (p->sock >= 0)
 		close(p->sock);
 	if (p->bound)

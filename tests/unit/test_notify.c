@@ -41,6 +41,10 @@ static void test_filter(void)
 	/* len bounds the message, not a NUL. */
 	g_autofree char *part = notify_filter("READY=1\nSTATUS=x", 7);
 	g_assert_cmpstr(part, ==, "READY=1");
+	/* '\r' ends a line as systemd reads it: no MAINPID smuggled inside a STATUS. */
+	check_filter("STATUS=x\rMAINPID=1", "STATUS=x");
+	check_filter("READY=1\r\n", "READY=1");
+	check_filter("MAINPID=1\rREADY=1\rFDSTORE=1", "READY=1");
 }
 
 static void drain_loop(void)
@@ -172,6 +176,65 @@ static void test_proxy(void)
 	g_assert_cmpint(g_rmdir(bundle), ==, 0);
 }
 
+/* A flood is relayed at 200 datagrams a second at most, in order, and none is lost. */
+static void test_rate_limit(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *bundle = g_dir_make_tmp("conmon-notify-XXXXXX", &err);
+	g_assert_no_error(err);
+	g_autofree char *host_path = g_build_filename(bundle, "host.sock", NULL);
+	int host = bind_dgram(host_path, false);
+	struct notify_proxy *p = notify_proxy_new(bundle, host_path, &err);
+	g_assert_no_error(err);
+
+	g_autofree char *dir = g_build_filename(bundle, "notify", NULL);
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	g_assert_cmpint(dirfd, >=, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/notify.sock", dirfd);
+	int sender = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(sender, >=, 0);
+
+	/* The sender never waits: what the socket does not take now is offered again. */
+	enum { SENT = 100 };
+	gint64 start = g_get_monotonic_time();
+	int sent = 0, got = 0;
+	while (got < SENT) {
+		g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_TIME_SPAN_SECOND);
+		if (sent < SENT) {
+			g_autofree char *msg = g_strdup_printf("STATUS=%d", sent);
+			ssize_t n = sendto(sender, msg, strlen(msg), MSG_DONTWAIT, (struct sockaddr *)&addr, sizeof(addr));
+			if (n >= 0)
+				sent++;
+			else
+				g_assert_cmpint(errno, ==, EAGAIN);
+		}
+		g_main_context_iteration(NULL, FALSE);
+		char buf[64];
+		ssize_t n = recv(host, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n < 0) {
+			g_assert_cmpint(errno, ==, EAGAIN);
+			g_usleep(500);
+			continue;
+		}
+		buf[n] = '\0';
+		g_autofree char *want = g_strdup_printf("STATUS=%d", got);
+		g_assert_cmpstr(buf, ==, want);
+		got++;
+		/* 20 per 100 ms window, whatever the sender does. */
+		gint64 elapsed_ms = (g_get_monotonic_time() - start) / 1000;
+		g_assert_cmpint(got, <=, 20 * (elapsed_ms / 100 + 1));
+	}
+	g_assert_cmpint((g_get_monotonic_time() - start) / 1000, >=, 400);
+
+	close(sender);
+	close(dirfd);
+	notify_proxy_free(p);
+	close(host);
+	remove_bundle(bundle, host_path);
+	g_assert_cmpint(g_rmdir(bundle), ==, 0);
+}
+
 /* Paths past sun_path's 108 bytes on both sides, and a stale socket file left behind. */
 static void test_long_paths(void)
 {
@@ -259,6 +322,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/notify/filter", test_filter);
 	g_test_add_func("/notify/proxy", test_proxy);
+	g_test_add_func("/notify/rate_limit", test_rate_limit);
 	g_test_add_func("/notify/long_paths", test_long_paths);
 	g_test_add_func("/notify/abstract_host", test_abstract_host);
 	g_test_add_func("/notify/host_missing", test_host_missing);
