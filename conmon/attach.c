@@ -6,8 +6,11 @@
  * will not take yet goes into that client's queue (packets shared between
  * clients) and is sent when the socket polls writable. When a queue grows
  * past ATTACH_CLIENT_QUEUE_MAX:
- *  - a client that has never read a byte is disconnected at once, with a
- *    warning naming the bytes pending: nobody else notices it;
+ *  - a client that has never read a byte although output has been waiting
+ *    for it for ATTACH_STALL_MS is disconnected at once, with a warning
+ *    naming the bytes pending: nobody else notices it. One that just has
+ *    not started yet (podman attaches, runs `runtime start`, then reads)
+ *    gets back-pressure like any reader until then;
  *  - a client that reads, only slower than the container writes, gets
  *    back-pressure: attach_broadcast() asks the caller to stop reading the
  *    container until the queues are half empty again, so a slow terminal
@@ -61,6 +64,7 @@ struct attach_client {
 	GQueue out; /* GBytes packets the socket did not take yet */
 	size_t out_bytes;
 	guint64 handed;	     /* bytes the socket has accepted from us */
+	gint64 first_offer;  /* monotonic µs when output was first handed or queued for it */
 	gint64 last_drain;   /* monotonic µs of the last send from the queue */
 	gint64 queued_since; /* monotonic µs when the queue last became non-empty */
 	bool eof; /* the client sent EOF: no more input from it */
@@ -238,12 +242,13 @@ static bool client_ever_read(const struct attach_client *c)
 }
 
 /*
- * Stuck: it never read a byte, or it made no progress for ATTACH_STALL_MS
- * since it last drained or, if later, since its backlog began.
+ * Stuck: output has waited for it for ATTACH_STALL_MS and it never read a
+ * byte, or it made no progress for ATTACH_STALL_MS since it last drained
+ * or, if later, since its backlog began.
  */
 static bool client_stalled(const struct attach_client *c, gint64 now)
 {
-	if (!client_ever_read(c))
+	if (now - c->first_offer > ATTACH_STALL_MS * 1000 && !client_ever_read(c))
 		return true;
 	return now - MAX(c->last_drain, c->queued_since) > ATTACH_STALL_MS * 1000;
 }
@@ -409,6 +414,8 @@ struct attach_server *attach_server_new(const char *bundle, const char *socket_d
 /* Hand one packet to one client: now if the socket takes it, else queued. Returns false if dropped. */
 static bool client_offer(struct attach_client *c, const char *pkt, size_t len, GBytes **shared)
 {
+	if (c->first_offer == 0)
+		c->first_offer = g_get_monotonic_time();
 	if (c->out.length == 0) {
 		ssize_t n;
 		do

@@ -382,6 +382,28 @@ def test_slow_reader_gets_everything(ctx):
     check_eq(m.wait_exit_file(), b"0", "exit file")
 
 
+@test()
+def test_late_starting_reader_gets_everything(ctx):
+    # podman attaches, runs `runc start`, and only then reads: under load it may start reading after
+    # a fast container has already queued more than the 4 MiB bound. Here reading starts 0.6 s after an
+    # 8 MiB burst began: such a client gets back-pressure, not the disconnection a stuck one gets.
+    n = 8 * 1024 * 1024
+    b, m = started(ctx, ["sh", "-c", 'sleep 0.5; yes "$(head -c 511 /dev/zero | tr "\\0" y)" | head -c %d' % n])
+    c = attach_connect(b.path)
+    total, eof = 0, False
+    try:
+        m.runc_start()
+        time.sleep(1.1)
+        deadline = time.monotonic() + 20
+        while not eof and time.monotonic() < deadline:
+            pkts, eof = recv_packets(c, timeout=5)
+            total += sum(len(p) - 1 for p in pkts)
+    finally:
+        c.close()
+    check_eq((total, eof), (n, True), "(bytes, EOF) at a reader that started late")
+    check_eq(m.wait_exit_file(), b"0", "exit file")
+
+
 # ------------------------------------------------------------------ exec sessions
 
 def process_spec(args, terminal=False):
