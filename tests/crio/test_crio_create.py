@@ -56,6 +56,8 @@ def test_create_env_fds_cwd(ctx):
     env = read_file("/proc/%d/environ" % pid).split(b"\0")
     check(b"CRI_O_EXTERNAL=1" in env, "CRI_O_EXTERNAL=1 missing from %r" % env)
     c.start()
+    # runc start returns before its init has exec'd the command
+    check(wait_for(lambda: read_file("/proc/%d/comm" % c.pid) == b"sleep\n", 10), "container never became sleep")
     code_env = read_file("/proc/%d/environ" % c.pid) or b""
     check(b"CRI_O_EXTERNAL" not in code_env and b"_OCI_SYNCPIPE" not in code_env,
           "the monitor's environment leaked into the container: %r" % code_env)
