@@ -3,7 +3,7 @@
 """The one test runner `make check` calls.
 
     python3 tests/run.py --build build --conmon conmon/conmon --wrapper wrapper/ctr-wrap \\
-        --reference /usr/bin/conmon [--only unit|fuzz|integration|podman|wrapper] [-k PATTERN] [--skip-reference]
+        --reference /usr/bin/conmon [--only unit|fuzz|integration|crio|podman|wrapper] [-k PATTERN] [--skip-reference]
         [--asan-conmon PATH] [--valgrind]
 
 (a) every BUILD/tests/unit/test_* binary with --tap,
@@ -12,11 +12,12 @@
 (b) the integration suite (tests/integration) once per monitor binary: ours, then the reference;
     with --asan-conmon also the sanitizer build (label asan; every sanitizer report file is a FAIL);
     with --valgrind a subset once more with our monitor under valgrind (label valgrind),
+(b2) the CRI-O suite (tests/crio: the monitor driven as CRI-O v1.32 drives it) once per monitor binary,
 (c) the podman suite (tests/podman) once per monitor binary.
 The unit tests and the suites print TAP (`1..N`, `ok`, `not ok`, `# SKIP`, `# diagnostic` lines), read by
 one TapReader. This prints one line per test: `PASS name [monitor]`, `FAIL name [monitor]: reason`, `SKIP name [monitor] (why)`;
 other lines start with `#`. The last line is exactly `N passed, N failed, N skipped`.
-Exit status 1 iff anything failed. Needs root for (b) and (c) (they report SKIP otherwise).
+Exit status 1 iff anything failed. Needs root for (b), (b2) and (c) (they report SKIP otherwise).
 """
 
 import argparse
@@ -329,7 +330,7 @@ def main():
     ap.add_argument("--conmon", default="conmon/conmon", help="our monitor binary")
     ap.add_argument("--wrapper", default="wrapper/ctr-wrap", help="ctr-wrap binary (exported as CTR_WRAP)")
     ap.add_argument("--reference", default="/usr/bin/conmon", help="reference monitor binary")
-    ap.add_argument("--only", action="append", choices=["unit", "fuzz", "integration", "podman", "wrapper"],
+    ap.add_argument("--only", action="append", choices=["unit", "fuzz", "integration", "crio", "podman", "wrapper"],
                     help="run only this part (repeatable)")
     ap.add_argument("-k", dest="pattern", help="only tests whose name contains PATTERN (or matches a glob)")
     ap.add_argument("--skip-reference", action="store_true", help="do not run the suites against the reference")
@@ -343,7 +344,7 @@ def main():
     os.chdir(SRC)
     opts.build = os.path.abspath(opts.build)
     os.environ["CTR_WRAP"] = os.path.abspath(opts.wrapper)
-    parts = opts.only or ["unit", "fuzz", "integration", "podman", "wrapper"]
+    parts = opts.only or ["unit", "fuzz", "integration", "crio", "podman", "wrapper"]
 
     tally = Tally()
     t0 = time.monotonic()
@@ -354,7 +355,7 @@ def main():
         run_unit(opts, tally)
     if "fuzz" in parts:
         run_fuzz_replay(opts, tally)
-    for suite in ("integration", "podman"):
+    for suite in ("integration", "crio", "podman"):
         if suite not in parts:
             continue
         for label, path, is_ref in monitors:
