@@ -4,6 +4,7 @@ message on the pipe, then the k8s log parsed with CRI-O's own rules. The bytes t
 wrote must come back exactly (Kubernetes' CRI conformance test execSync: `echo -n hello`
 returns `hello`)."""
 
+import threading
 import time
 
 from testlib import Registry, check, check_eq
@@ -118,3 +119,39 @@ def test_execsync_terminal(ctx):
     c = _running(ctx, terminal=True)
     _expect(c.exec_sync(["echo", "-n", "hello"]), b"hello")
     _expect(c.exec_sync(["sh", "-c", "echo a; echo b >&2"]), b"a\r\nb\r\n")
+
+
+@test()
+def test_execsync_concurrent(ctx):
+    """Probes overlap: several ExecSyncs on one container at once, each with its own log,
+    each getting back only its own bytes."""
+    c = _running(ctx)
+    results = {}
+
+    def one(i):
+        try:
+            results[i] = c.exec_sync(["sh", "-c", "printf 'n%d\\n'; printf e%d >&2; printf -- -%d; exit %d" %
+                                      (i, i, i, i)])
+        except Exception as e:  # noqa: B902 - reported below
+            results[i] = e
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i in range(4):
+        r = results.get(i)
+        check(not isinstance(r, Exception) and r is not None, "ExecSync %d: %r" % (i, r))
+        _expect(r, b"n%d\n-%d" % (i, i), b"e%d" % i, code=i)
+
+
+@test()
+def test_execsync_background_child(ctx):
+    """A probe that leaves a child holding stdout (`sleep 60 &`) still returns when the
+    command itself exits, with its output."""
+    c = _running(ctx)
+    t0 = time.monotonic()
+    r = c.exec_sync(["sh", "-c", "sleep 60 & printf bg"], wait=70)
+    took = time.monotonic() - t0
+    _expect(r, b"bg")
+    check(took < 50, "ExecSync waited for the background child (%.1fs)" % took)
