@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/child_fds.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/unix_socket.h"
@@ -60,24 +61,14 @@ static char **child_env(bool exec_attach)
 }
 
 /* In the forked child: only async-signal-safe calls. */
-static void G_GNUC_NORETURN exec_child(const struct mon_spawn *m, const int *fds, size_t n, char **envp)
+static void G_GNUC_NORETURN exec_child(const struct mon_spawn *m, int *fds, size_t n, char **envp)
 {
-	int tmp[64];
-
-	if (setpgid(0, 0) < 0 || n > G_N_ELEMENTS(tmp))
+	if (setpgid(0, 0) < 0)
 		_exit(125);
 	if (m->cwd && chdir(m->cwd) < 0)
 		_exit(125);
-	/* Move everything above the target range first so no dup2 clobbers a source. */
-	for (size_t i = 0; i < n; i++) {
-		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)(3 + n));
-		if (tmp[i] < 0)
-			_exit(125);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (dup2(tmp[i], (int)(3 + i)) < 0)
-			_exit(125);
-	}
+	if (cm_place_fds(fds, n, 3) < 0)
+		_exit(125);
 	execve(m->argv[0], m->argv, envp);
 	_exit(127);
 }
@@ -115,7 +106,7 @@ int mon_spawn(struct mon_spawn *m, GError **err)
 
 	pid = fork();
 	if (pid == 0)
-		exec_child(m, (const int *)(void *)fds->data, fds->len, envp);
+		exec_child(m, (int *)(void *)fds->data, fds->len, envp);
 	close(sp[1]);
 	close(start[0]);
 	if (attach[1] >= 0)

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/child_fds.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
@@ -534,7 +535,7 @@ static G_GNUC_NORETURN void forwarder_main(const struct port_mapping *maps, size
 	struct rlimit rl;
 
 	/* Moved first so that stdio below cannot clobber an fd we need; on failure fds[0] is still the status pipe. */
-	if (ports_place_fds(fds, n_fds, FD_STATUS) < 0)
+	if (cm_place_fds(fds, n_fds, FD_STATUS) < 0)
 		child_fail_fd(fds[0], "move fds into place");
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0)

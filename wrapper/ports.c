@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -308,29 +307,6 @@ int ports_reserve(GArray *mappings, GArray *fds_out, GError **err)
 		g_array_append_val(fds, fd);
 	}
 	g_array_append_vals(fds_out, fds->data, fds->len);
-	return 0;
-}
-
-int ports_place_fds(int *fds, size_t n, int first_fd)
-{
-	int above = first_fd + (int)n;
-
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= above)
-			above = fds[i] + 1;
-	/* Copies out of the target range first, so no dup2 below overwrites a source. */
-	for (size_t i = 0; i < n; i++) {
-		int t = fcntl(fds[i], F_DUPFD_CLOEXEC, above);
-		if (t < 0)
-			return -1;
-		fds[i] = t;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (dup2(fds[i], first_fd + (int)i) < 0)
-			return -1;
-		close(fds[i]);
-		fds[i] = first_fd + (int)i;
-	}
 	return 0;
 }
 

@@ -48,13 +48,5 @@ int ports_reserve(GArray *mappings, GArray *fds_out, GError **err);
  */
 int ports_set_reuseaddr(int fd, bool on);
 
-/*
- * Async-signal-safe (for a forked child before exec): put fds[i] at
- * first_fd + i without FD_CLOEXEC, rewriting fds[]. Whatever was open at
- * those numbers before is replaced; the originals stay open. Returns 0 or
- * -1 with errno.
- */
-int ports_place_fds(int *fds, size_t n, int first_fd);
-
 /* Close and empty a GArray of int fds. */
 void ports_close_fds(GArray *fds);

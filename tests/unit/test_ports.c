@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/child_fds.h"
 #include "common/error.h"
 #include "wrapper/ports.h"
 
@@ -268,7 +269,7 @@ static void test_place(void)
 	g_assert_cmpint(dup3(p[1], 200, O_CLOEXEC), ==, 200);
 	int moved[2] = { 201, 200 };
 	guint before = count_fds();
-	g_assert_cmpint(ports_place_fds(moved, 2, 200), ==, 0);
+	g_assert_cmpint(cm_place_fds(moved, 2, 200), ==, 0);
 	g_assert_cmpint(moved[0], ==, 200);
 	g_assert_cmpint(moved[1], ==, 201);
 	g_assert_cmpuint(count_fds(), ==, before);
