@@ -9,7 +9,6 @@
 #include "wrapper/commands.h"
 #include "wrapper/monitor_client.h"
 
-#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 
 /* Record whether a foreground client will remove the container itself; removes it if it already exited. */
 static int set_attached(struct wrap_ctx *ctx, struct ctr_state *st, bool attached, GError **err)
@@ -31,10 +30,9 @@ static int set_attached(struct wrap_ctx *ctx, struct ctr_state *st, bool attache
 }
 
 int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in, bool forward_stdin,
-			 const char *detach_keys, bool remove_after)
+			 const GByteArray *detach_keys, bool remove_after)
 {
 	_cleanup_close_ int sock = sock_in;
-	g_autoptr(GByteArray) keys = g_byte_array_new();
 	g_autofree char *ctl = g_build_filename(st->bundle, "ctl", NULL);
 	struct mon_attach_opts o = {
 		.sock = sock,
@@ -47,10 +45,8 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 	g_autoptr(GError) err = NULL;
 	int code = -1, r;
 
-	if (mon_parse_detach_keys(detach_keys, keys, &err) < 0)
-		return wrap_fail(err);
-	o.detach_keys = keys->data;
-	o.n_detach_keys = keys->len;
+	o.detach_keys = detach_keys->data;
+	o.n_detach_keys = detach_keys->len;
 	res = mon_attach_run(&o, &err);
 	if (res == MON_ATTACH_ERROR)
 		return wrap_fail(err);
@@ -82,11 +78,12 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 	gboolean no_stdin = FALSE;
 	const GOptionEntry entries[] = {
 		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &detach_keys,
-		  "Keys that detach (default " DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
+		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
 		{ "no-stdin", 0, 0, G_OPTION_ARG_NONE, &no_stdin, "Do not forward our stdin", NULL },
 		{ NULL }
 	};
 	g_autoptr(ctr_state) st = NULL;
+	g_autoptr(GByteArray) keys = g_byte_array_new();
 	g_autoptr(GError) err = NULL;
 	int sock;
 
@@ -97,6 +94,8 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "ctr-wrap: attach takes one container: see ctr-wrap attach --help\n");
 		return WRAP_EXIT_ERROR;
 	}
+	if (mon_parse_detach_keys(detach_keys ? detach_keys : MON_DEFAULT_DETACH_KEYS, keys, &err) < 0)
+		return wrap_fail(err);
 	st = wrap_lookup(ctx, argv[1], &err);
 	if (!st)
 		return wrap_fail(err);
@@ -111,5 +110,5 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 		close(sock);
 		return wrap_fail(err);
 	}
-	return wrap_attach_and_wait(ctx, st, sock, !no_stdin, detach_keys ? detach_keys : DEFAULT_DETACH_KEYS, st->rm);
+	return wrap_attach_and_wait(ctx, st, sock, !no_stdin, keys, st->rm);
 }

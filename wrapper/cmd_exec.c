@@ -17,39 +17,6 @@
 #include "wrapper/json_out.h"
 #include "wrapper/monitor_client.h"
 
-#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
-
-static void gen_value(yajl_gen g, yajl_val v);
-
-static void gen_value(yajl_gen g, yajl_val v)
-{
-	if (YAJL_IS_STRING(v)) {
-		json_str(g, YAJL_GET_STRING(v));
-	} else if (YAJL_IS_INTEGER(v)) {
-		yajl_gen_integer(g, YAJL_GET_INTEGER(v));
-	} else if (YAJL_IS_NUMBER(v)) {
-		yajl_gen_number(g, YAJL_GET_NUMBER(v), strlen(YAJL_GET_NUMBER(v)));
-	} else if (YAJL_IS_OBJECT(v)) {
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			json_str(g, v->u.object.keys[i]);
-			gen_value(g, v->u.object.values[i]);
-		}
-		yajl_gen_map_close(g);
-	} else if (YAJL_IS_ARRAY(v)) {
-		yajl_gen_array_open(g);
-		for (size_t i = 0; i < v->u.array.len; i++)
-			gen_value(g, v->u.array.values[i]);
-		yajl_gen_array_close(g);
-	} else if (YAJL_IS_TRUE(v)) {
-		yajl_gen_bool(g, 1);
-	} else if (YAJL_IS_FALSE(v)) {
-		yajl_gen_bool(g, 0);
-	} else {
-		yajl_gen_null(g);
-	}
-}
-
 /* The container's process object with new args and terminal: what `runtime exec --process` takes. */
 static char *build_process_json(const char *config_path, char **args, bool tty, GError **err)
 {
@@ -77,7 +44,7 @@ static char *build_process_json(const char *config_path, char **args, bool tty, 
 		if (!strcmp(key, "args") || !strcmp(key, "terminal") || !strcmp(key, "consoleSize"))
 			continue;
 		json_str(g, key);
-		gen_value(g, proc->u.object.values[i]);
+		json_value(g, proc->u.object.values[i]);
 	}
 	json_str(g, "terminal");
 	yajl_gen_bool(g, tty);
@@ -157,7 +124,7 @@ static int exec_run(struct exec_job *j)
 		cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", j->st->name);
 		return wrap_fail(err);
 	}
-	if (mon_parse_detach_keys(j->detach_keys ? j->detach_keys : DEFAULT_DETACH_KEYS, keys, &err) < 0 ||
+	if (mon_parse_detach_keys(j->detach_keys ? j->detach_keys : MON_DEFAULT_DETACH_KEYS, keys, &err) < 0 ||
 	    !(conmon = wrap_conmon(j->ctx, &err)))
 		return wrap_fail(err);
 	config = g_build_filename(j->st->bundle, "config.json", NULL);
@@ -235,7 +202,7 @@ int cmd_exec(struct wrap_ctx *ctx, int argc, char **argv)
 		{ "tty", 't', 0, G_OPTION_ARG_NONE, &j.tty, "Allocate a terminal", NULL },
 		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.interactive, "Forward our stdin", NULL },
 		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.detach_keys,
-		  "Keys that detach (default " DEFAULT_DETACH_KEYS ")", "KEYS" },
+		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ")", "KEYS" },
 		{ NULL }
 	};
 	g_autoptr(GError) err = NULL;

@@ -15,7 +15,6 @@
 #include "wrapper/spec.h"
 #include "wrapper/spec_opts.h"
 
-#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 /* conmon's k8s-file limit must leave room for at least one line (podman: >= 8192). */
 #define MIN_LOG_SIZE 8192
 
@@ -336,7 +335,7 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (spec_opts_finish(&j->so, argc - 1, argv + 1, &err) < 0 || check_log_opts(&j->r, &err) < 0 ||
-	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
+	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : MON_DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
 	    prepare(j, &err) < 0)
 		return wrap_fail(err);
 	if (launch(j, &sock, &err) < 0)
@@ -345,8 +344,7 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 		printf("%s\n", j->st->id);
 		return 0;
 	}
-	return wrap_attach_and_wait(j->ctx, j->st, TAKE_FD(sock), j->r.interactive,
-				    j->r.detach_keys ? j->r.detach_keys : DEFAULT_DETACH_KEYS, j->r.rm);
+	return wrap_attach_and_wait(j->ctx, j->st, TAKE_FD(sock), j->r.interactive, j->keys, j->r.rm);
 }
 
 int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
@@ -361,7 +359,7 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 		  NULL },
 		{ "rm", 0, 0, G_OPTION_ARG_NONE, &j.r.rm, "Remove the container when it exits", NULL },
 		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.r.detach_keys,
-		  "Keys that detach (default " DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
+		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
 		{ "log-driver", 0, 0, G_OPTION_ARG_STRING, &j.r.log_driver, "k8s-file (default), journald or none",
 		  "DRIVER" },
 		{ "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &j.r.log_opts, "max-size=SIZE (k8s-file)", "OPT" },

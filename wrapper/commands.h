@@ -81,4 +81,4 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv);
 
 /* Shared by run and attach: attach loop + wait for the exit file; returns our exit code. */
 int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock, bool forward_stdin,
-			 const char *detach_keys, bool remove_after);
+			 const GByteArray *detach_keys, bool remove_after);

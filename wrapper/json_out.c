@@ -37,3 +37,32 @@ char *json_finish(yajl_gen g)
 	yajl_gen_free(g);
 	return out;
 }
+
+void json_value(yajl_gen g, yajl_val v)
+{
+	if (YAJL_IS_STRING(v)) {
+		json_str(g, YAJL_GET_STRING(v));
+	} else if (YAJL_IS_INTEGER(v)) {
+		yajl_gen_integer(g, YAJL_GET_INTEGER(v));
+	} else if (YAJL_IS_NUMBER(v)) {
+		yajl_gen_number(g, YAJL_GET_NUMBER(v), strlen(YAJL_GET_NUMBER(v)));
+	} else if (YAJL_IS_OBJECT(v)) {
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			json_str(g, v->u.object.keys[i]);
+			json_value(g, v->u.object.values[i]);
+		}
+		yajl_gen_map_close(g);
+	} else if (YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			json_value(g, v->u.array.values[i]);
+		yajl_gen_array_close(g);
+	} else if (YAJL_IS_TRUE(v)) {
+		yajl_gen_bool(g, 1);
+	} else if (YAJL_IS_FALSE(v)) {
+		yajl_gen_bool(g, 0);
+	} else {
+		yajl_gen_null(g);
+	}
+}

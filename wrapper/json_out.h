@@ -3,6 +3,7 @@
 #pragma once
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 /* A string, or null for NULL. */
 void json_str(yajl_gen g, const char *s);
@@ -12,6 +13,9 @@ void json_kv_str(yajl_gen g, const char *key, const char *val);
 
 /* An array of strings; a NULL vector is an empty array. */
 void json_strv(yajl_gen g, char *const *v);
+
+/* A parsed value (yajl_tree) written out again as it was. */
+void json_value(yajl_gen g, yajl_val v);
 
 /* The generated text (newly allocated); frees g. */
 char *json_finish(yajl_gen g);

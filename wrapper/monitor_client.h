@@ -16,6 +16,8 @@
 
 /* How long we wait for the monitor's pid message (podman: 240 s). */
 #define MON_SYNC_TIMEOUT_MS (240 * 1000)
+/* What detaches unless --detach-keys says otherwise (podman's default). */
+#define MON_DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 /* podman's attach read buffer: 1 stream byte + STDIO_BUF_SIZE. */
 #define MON_ATTACH_PACKET 8193
 
