@@ -244,7 +244,7 @@ static int prepare(struct run_job *j, GError **err)
 	st->log_driver = g_strdup(j->r.log_driver);
 	if (strcmp(j->r.log_driver, "k8s-file") == 0)
 		st->log_path = g_build_filename(st->bundle, "ctr.log", NULL);
-	st->status = g_strdup("created");
+	st->status = CTR_CREATED;
 	st->rm = j->r.rm;
 	st->tty = j->so.tty;
 	st->attached = !j->r.detach;
@@ -269,8 +269,7 @@ static int mark_running(struct run_job *j, GError **err)
 
 	if (lock < 0 || mon_runtime_call(j->st->runtime, j->rt_root, start, NULL, err) < 0)
 		return -1;
-	g_free(j->st->status);
-	j->st->status = g_strdup("running");
+	j->st->status = CTR_RUNNING;
 	return state_save(j->ctx->root, j->st, err);
 }
 

@@ -35,7 +35,7 @@ const struct wrap_command wrap_commands[] = {
 	{ NULL, NULL, NULL },
 };
 
-const struct wrap_command *wrap_command_find(const char *name)
+static const struct wrap_command *wrap_command_find(const char *name)
 {
 	for (const struct wrap_command *c = wrap_commands; c->name; c++)
 		if (strcmp(c->name, name) == 0)

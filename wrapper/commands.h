@@ -22,8 +22,6 @@
 #include "wrapper/state.h"
 
 #define WRAP_EXIT_ERROR 125
-#define WRAP_EXIT_CANNOT_INVOKE 126
-#define WRAP_EXIT_NOT_FOUND 127
 
 struct wrap_ctx {
 	char *root;		/* --root, default STATE_DEFAULT_ROOT */
@@ -43,7 +41,6 @@ struct wrap_command {
 /* Terminated by an entry with name NULL. */
 extern const struct wrap_command wrap_commands[];
 
-const struct wrap_command *wrap_command_find(const char *name);
 int wrap_main(int argc, char **argv);
 
 /* Helpers for the cmd_*.c files. */

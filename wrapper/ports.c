@@ -30,7 +30,7 @@ GArray *ports_mappings_new(void)
 	return a;
 }
 
-const char *ports_proto_name(enum port_proto proto)
+static const char *ports_proto_name(enum port_proto proto)
 {
 	return proto == PORT_PROTO_UDP ? "udp" : "tcp";
 }

@@ -29,8 +29,6 @@ GArray *ports_mappings_new(void);
 /* Parse one -p value and append one mapping per port and protocol to out. */
 int ports_parse(const char *spec, GArray *out, GError **err);
 
-const char *ports_proto_name(enum port_proto proto);
-
 /* "127.0.0.1:8080->80/tcp", "0.0.0.0:8080->80/udp", "[::1]:8080->80/tcp". */
 char *ports_format(const struct port_mapping *m);
 

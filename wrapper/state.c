@@ -31,7 +31,6 @@ void ctr_state_free(struct ctr_state *st)
 	g_free(st->log_driver);
 	g_free(st->log_path);
 	g_strfreev(st->ports);
-	g_free(st->status);
 	g_free(st);
 }
 
@@ -53,7 +52,7 @@ char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
 	json_kv_str(g, "log_path", st->log_path);
 	json_str(g, "ports");
 	json_strv(g, st->ports);
-	json_kv_str(g, "status", st->status);
+	json_kv_str(g, "status", ctr_status_name(st->status));
 	json_str(g, "monitor_pid");
 	yajl_gen_integer(g, st->monitor_pid);
 	json_str(g, "pid");
@@ -110,6 +109,7 @@ struct ctr_state *ctr_state_from_json(const char *text, GError **err)
 {
 	char errbuf[256] = "";
 	yajl_val root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+	g_autofree char *status = NULL;
 	struct ctr_state *st;
 
 	if (!root || !YAJL_IS_OBJECT(root)) {
@@ -128,7 +128,8 @@ struct ctr_state *ctr_state_from_json(const char *text, GError **err)
 	st->log_driver = tree_str(root, "log_driver");
 	st->log_path = tree_str(root, "log_path");
 	st->ports = tree_strv(root, "ports");
-	st->status = tree_str(root, "status");
+	status = tree_str(root, "status");
+	st->status = g_strcmp0(status, "running") == 0 ? CTR_RUNNING : CTR_CREATED;
 	st->monitor_pid = (pid_t)tree_int(root, "monitor_pid");
 	st->pid = (pid_t)tree_int(root, "pid");
 	st->rm = tree_bool(root, "rm");
@@ -462,7 +463,7 @@ enum ctr_status state_status(const char *root, const struct ctr_state *st, int *
 		/* The monitor may have written the file just after we looked. */
 		s = state_read_exit(root, st->id, &code) ? CTR_EXITED : CTR_UNKNOWN;
 	} else {
-		s = g_strcmp0(st->status, "running") == 0 ? CTR_RUNNING : CTR_CREATED;
+		s = st->status == CTR_RUNNING ? CTR_RUNNING : CTR_CREATED;
 	}
 	if (exit_code)
 		*exit_code = code;

@@ -36,7 +36,7 @@ struct ctr_state {
 	char *log_driver;	/* k8s-file, journald, none */
 	char *log_path;		/* NULL unless k8s-file */
 	char **ports;		/* "0.0.0.0:8080->80/tcp" */
-	char *status;		/* "created", "running": what we last recorded */
+	enum ctr_status status;	/* CTR_CREATED or CTR_RUNNING: what we last recorded */
 	pid_t monitor_pid;
 	pid_t pid;
 	bool rm;		/* remove when it exits */

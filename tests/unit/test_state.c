@@ -34,7 +34,7 @@ static struct ctr_state *new_state(const char *root, const char *id, const char 
 	st->created = g_strdup(created);
 	st->runtime = g_strdup("/usr/sbin/runc");
 	st->log_driver = g_strdup("k8s-file");
-	st->status = g_strdup("running");
+	st->status = CTR_RUNNING;
 	st->monitor_pid = 0;
 	st->pid = 1234;
 	st->rm = true;
@@ -58,6 +58,7 @@ static void test_json_roundtrip(void)
 	g_assert_null(back->command[2]);
 	g_assert_null(back->log_path);
 	g_assert_cmpint(back->pid, ==, 1234);
+	g_assert_cmpint(back->status, ==, CTR_RUNNING);
 	g_assert_true(back->rm);
 	g_assert_true(back->deleted);
 	g_assert_false(back->attached);
@@ -189,8 +190,7 @@ static void test_status(void)
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_UNKNOWN);
 	a->monitor_pid = getpid();
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_RUNNING);
-	g_free(a->status);
-	a->status = g_strdup("created");
+	a->status = CTR_CREATED;
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_CREATED);
 	g_assert_true(g_file_set_contents(exit_file, "137", -1, NULL));
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_EXITED);
