@@ -7,7 +7,8 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "wrapper/commands.h"
-#include "wrapper/monitor_client.h"
+#include "wrapper/monitor_attach.h"
+#include "wrapper/monitor_exit.h"
 
 
 /* Record whether a foreground client will remove the container itself; removes it if it already exited. */

@@ -15,7 +15,8 @@
 #include "common/error.h"
 #include "wrapper/commands.h"
 #include "wrapper/json_out.h"
-#include "wrapper/monitor_client.h"
+#include "wrapper/monitor_attach.h"
+#include "wrapper/monitor_spawn.h"
 
 /* The container's process object with new args and terminal: what `runtime exec --process` takes. */
 static char *build_process_json(const char *config_path, char **args, bool tty, GError **err)

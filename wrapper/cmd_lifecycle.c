@@ -12,7 +12,8 @@
 #include "common/io.h"
 #include "wrapper/commands.h"
 #include "wrapper/json_out.h"
-#include "wrapper/monitor_client.h"
+#include "wrapper/monitor_exit.h"
+#include "wrapper/oci_runtime.h"
 #include "wrapper/signal_name.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -30,7 +31,7 @@ static int runtime_kill(struct wrap_ctx *ctx, const struct ctr_state *st, const 
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	const char *args[] = { "kill", st->id, sig, NULL };
 
-	return mon_runtime_call(st->runtime, rt_root, args, NULL, err);
+	return oci_runtime_call(st->runtime, rt_root, args, NULL, err);
 }
 
 /* The monitor is gone: ask the runtime whether the container still runs. */
@@ -40,7 +41,7 @@ static bool runtime_says_running(struct wrap_ctx *ctx, const struct ctr_state *s
 	g_autofree char *out = NULL;
 	const char *args[] = { "state", st->id, NULL };
 
-	return mon_runtime_call(st->runtime, rt_root, args, &out, NULL) == 0 && strstr(out, "\"running\"");
+	return oci_runtime_call(st->runtime, rt_root, args, &out, NULL) == 0 && strstr(out, "\"running\"");
 }
 
 static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)

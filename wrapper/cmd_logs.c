@@ -18,7 +18,6 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
-#include "wrapper/monitor_client.h"
 
 struct log_msg {
 	int fd;			/* 1 or 2 */

@@ -9,7 +9,10 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
-#include "wrapper/monitor_client.h"
+#include "wrapper/monitor_attach.h"
+#include "wrapper/monitor_exit.h"
+#include "wrapper/monitor_spawn.h"
+#include "wrapper/oci_runtime.h"
 #include "wrapper/port_forward.h"
 #include "wrapper/ports.h"
 #include "wrapper/spec.h"
@@ -267,7 +270,7 @@ static int mark_running(struct run_job *j, GError **err)
 	const char *start[] = { "start", j->st->id, NULL };
 	_cleanup_close_ int lock = state_lock_ctr(j->ctx->root, j->st->id, err);
 
-	if (lock < 0 || mon_runtime_call(j->st->runtime, j->rt_root, start, NULL, err) < 0)
+	if (lock < 0 || oci_runtime_call(j->st->runtime, j->rt_root, start, NULL, err) < 0)
 		return -1;
 	j->st->status = CTR_RUNNING;
 	return state_save(j->ctx->root, j->st, err);
@@ -318,7 +321,7 @@ static int abandon(struct run_job *j, const GError *err)
 	if (st->pid > 0 && state_pid_alive(st->monitor_pid)) {
 		const char *kill_args[] = { "kill", st->id, "KILL", NULL };
 		int code;
-		mon_runtime_call(st->runtime, j->rt_root, kill_args, NULL, NULL);
+		oci_runtime_call(st->runtime, j->rt_root, kill_args, NULL, NULL);
 		mon_wait_exit(j->ctx->root, st, 5000, &code, NULL);
 	}
 	ports_close_fds(j->l.port_fds);

@@ -10,7 +10,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "wrapper/cmd_spec.h"
-#include "wrapper/monitor_client.h"
+#include "wrapper/oci_runtime.h"
 #include "wrapper/spec.h"
 
 static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
@@ -175,7 +175,7 @@ int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, 
 
 	/* Cleanup runs twice for a foreground --rm (exit command, then `run`): one delete is enough. */
 	if (!was_deleted) {
-		if (mon_runtime_call(st->runtime, rt_root, del, NULL, &local) == 0) {
+		if (oci_runtime_call(st->runtime, rt_root, del, NULL, &local) == 0) {
 			st->deleted = true;
 		} else {
 			g_debug("%s", local->message);
