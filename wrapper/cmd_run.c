@@ -201,11 +201,12 @@ static int launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_s
 	return 0;
 }
 
-static int start_forwarder(struct launch *l, const struct ctr_state *st, pid_t *fwd, GError **err)
+static int start_forwarder(struct wrap_ctx *ctx, struct launch *l, const struct ctr_state *st, pid_t *fwd,
+			   GError **err)
 {
 	if (!l->mappings->len)
 		return 0;
-	*fwd = port_forward_start(l->mappings, l->port_fds, st->pid, err);
+	*fwd = port_forward_start(ctx->self, l->mappings, l->port_fds, st->pid, err);
 	return *fwd > 0 ? 0 : -1;
 }
 
@@ -294,7 +295,7 @@ static int launch(struct run_job *j, int *sock, GError **err)
 	}
 	if (launch_monitor(j->ctx, j->conmon, st, &j->r, &j->so, &j->l, err) < 0)
 		return -1;
-	if (start_forwarder(&j->l, st, &fwd, err) < 0 || save_locked(j->ctx, st, err) < 0)
+	if (start_forwarder(j->ctx, &j->l, st, &fwd, err) < 0 || save_locked(j->ctx, st, err) < 0)
 		return -1;
 	/* The monitor (and forwarder) hold the reservations now. */
 	ports_close_fds(j->l.port_fds);

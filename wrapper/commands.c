@@ -11,12 +11,20 @@
 #include "common/error.h"
 #include "wrapper/cmd_spec.h"
 #include "wrapper/oci_runtime.h"
+#include "wrapper/port_forward.h"
 #include "wrapper/spec.h"
 
 static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
 	return cmd_spec(argc, argv);
+}
+
+/* Started by `run -p` with its fds in place (port_forward.h). */
+static int port_forward_adapter(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return port_forward_main(argc, argv);
 }
 
 const struct wrap_command wrap_commands[] = {
@@ -32,6 +40,7 @@ const struct wrap_command wrap_commands[] = {
 	{ "inspect", cmd_inspect, "Show a container's state as JSON" },
 	{ "spec", spec_adapter, "Print the OCI config.json that run would use" },
 	{ "cleanup", cmd_cleanup, NULL },
+	{ "port-forward", port_forward_adapter, NULL },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,493 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The forwarder runs in a forked child without exec, so everything after
- * fork() avoids GLib and uses plain libc: the caller may have threads whose
- * locks were copied mid-use (glibc's malloc is made fork-safe, GLib's are not).
+ * Setting the forwarder up. `ctr-wrap run` forks and, in the child, only puts
+ * the fds into their slots and execs the hidden `ctr-wrap port-forward`: a
+ * fresh process, free to use GLib, whatever threads or locks the parent had.
  */
 #include "wrapper/port_forward.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/child_fds.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "wrapper/port_relay.h"
 #include "wrapper/ports.h"
 
-#define RELAY_BUF (64 * 1024)
-#define UDP_MAX 65536
-#define UDP_BURST 64
-#define ACCEPT_PAUSE_MS 1000
-#define TICK_MS 1000
+extern char **environ;
 
-/* Where the child puts the fds it keeps; the reserved sockets follow FD_PORTS0. */
+/* Where the forwarder finds its fds; the reserved sockets follow FD_PORTS0, in the order of its arguments. */
 enum { FD_STATUS = 3, FD_PIDFD, FD_NETNS, FD_PORTS0 };
 
-enum fw_kind { FW_PIDFD, FW_LISTENER, FW_UDP_HOST, FW_UDP_SESSION, FW_END };
-
-/* First member of everything registered in epoll: says what data.ptr points to. */
-struct fw_tag {
-	enum fw_kind kind;
-};
-
-struct fw_port {
-	struct fw_tag tag;
-	int fd;
-	in_port_t ctr_port;	/* network order */
-	bool paused;
-};
-
-struct udp_session {
-	struct fw_tag tag;
-	int fd;
-	struct fw_port *host;
-	struct sockaddr_storage client;
-	socklen_t client_len;
-	gint64 last_ms;
-	struct udp_session *next;
-};
-
-struct relay_conn;
-
-struct relay_end {
-	struct fw_tag tag;
-	int fd;
-	int side;
-	struct relay_conn *conn;
-	bool rd_eof;		/* peer of this socket sent FIN: nothing more to read */
-	bool wr_shut;		/* we sent FIN on this socket */
-	bool hup;		/* nothing can be written to this socket any more */
-	bool registered;
-	uint32_t events;
-};
-
-/* buf[i] holds bytes read from end[i] not yet written to end[1 - i]. */
-struct relay_buf {
-	size_t off, len;
-	char data[RELAY_BUF];
-};
-
-struct relay_conn {
-	struct relay_end end[2];
-	struct relay_buf buf[2];
-	bool connecting;
-	bool closed;
-	struct relay_conn *next_dead;
-};
-
-struct forwarder {
-	int epfd;
-	struct fw_tag pid_tag;
-	struct fw_port *ports;
-	size_t n_ports;
-	struct udp_session *sessions;
-	struct relay_conn *dead;
-	gint64 resume_ms;	/* when paused listeners retry accept(); 0: none paused */
-	char udp_buf[UDP_MAX];
-};
-
-static gint64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gint64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void loopback_addr(struct sockaddr_in *sin, in_port_t port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin->sin_port = port;
-}
-
-static int epoll_set(int epfd, int op, int fd, uint32_t events, void *ptr)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ptr };
-
-	return epoll_ctl(epfd, op, fd, &ev);
-}
-
-/* Close with RST so the client sees a refused/reset connection, like a closed port. */
-static void close_reset(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
-static void conn_close(struct forwarder *f, struct relay_conn *c, bool reset)
-{
-	if (c->closed)
-		return;
-	c->closed = true;
-	for (int i = 0; i < 2; i++) {
-		if (c->end[i].fd < 0)
-			continue;
-		if (reset)
-			close_reset(c->end[i].fd);
-		else
-			close(c->end[i].fd);
-		c->end[i].fd = -1;
-	}
-	/* Freed after the current epoll batch, which may still point at it. */
-	c->next_dead = f->dead;
-	f->dead = c;
-}
-
-static int end_register(struct forwarder *f, struct relay_end *e, uint32_t ev)
-{
-	if (e->hup && ev == 0) {
-		/* A hung-up socket reports EPOLLHUP forever; stop watching it until we want to read again. */
-		if (e->registered && epoll_ctl(f->epfd, EPOLL_CTL_DEL, e->fd, NULL) < 0)
-			return -1;
-		e->registered = false;
-		return 0;
-	}
-	if (!e->registered) {
-		if (epoll_set(f->epfd, EPOLL_CTL_ADD, e->fd, ev, e) < 0)
-			return -1;
-		e->registered = true;
-	} else if (ev != e->events && epoll_set(f->epfd, EPOLL_CTL_MOD, e->fd, ev, e) < 0) {
-		return -1;
-	}
-	e->events = ev;
-	return 0;
-}
-
-/* Direction i (end[i] -> end[1 - i]) has nothing more to do. */
-static bool dir_finished(const struct relay_conn *c, int i)
-{
-	const struct relay_end *dst = &c->end[1 - i];
-
-	return dst->hup || (c->end[i].rd_eof && c->buf[i].len == 0 && dst->wr_shut);
-}
-
-static void conn_update(struct forwarder *f, struct relay_conn *c)
-{
-	if (dir_finished(c, 0) && dir_finished(c, 1)) {
-		conn_close(f, c, false);
-		return;
-	}
-	for (int i = 0; i < 2; i++) {
-		struct relay_end *e = &c->end[i];
-		const struct relay_end *o = &c->end[1 - i];
-		uint32_t ev = 0;
-
-		if (c->connecting) {
-			ev = i == 1 ? EPOLLOUT : 0;
-		} else {
-			if (!e->rd_eof && !o->hup && c->buf[i].len < RELAY_BUF)
-				ev |= EPOLLIN;
-			if (!e->hup && c->buf[1 - i].len > 0)
-				ev |= EPOLLOUT;
-		}
-		if (end_register(f, e, ev) < 0) {
-			conn_close(f, c, true);
-			return;
-		}
-	}
-}
-
-static int dir_read(struct relay_conn *c, int i)
-{
-	struct relay_buf *b = &c->buf[i];
-	struct relay_end *src = &c->end[i];
-
-	if (b->off > 0) {
-		memmove(b->data, b->data + b->off, b->len);
-		b->off = 0;
-	}
-	while (!src->rd_eof && b->len < RELAY_BUF) {
-		ssize_t n = recv(src->fd, b->data + b->len, RELAY_BUF - b->len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -1;
-		}
-		if (n == 0)
-			src->rd_eof = true;
-		b->len += (size_t)n;
-	}
-	return 0;
-}
-
-static int dir_write(struct relay_conn *c, int i)
-{
-	struct relay_buf *b = &c->buf[i];
-	struct relay_end *dst = &c->end[1 - i];
-
-	if (dst->hup) {
-		b->len = 0;
-		return 0;
-	}
-	while (b->len > 0) {
-		ssize_t n = send(dst->fd, b->data + b->off, b->len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -1;
-		}
-		b->off += (size_t)n;
-		b->len -= (size_t)n;
-	}
-	if (b->len == 0)
-		b->off = 0;
-	if (b->len == 0 && c->end[i].rd_eof && !dst->wr_shut) {
-		if (shutdown(dst->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-			return -1;
-		dst->wr_shut = true;
-	}
-	return 0;
-}
-
-static void end_event(struct forwarder *f, struct relay_end *e, uint32_t ev)
-{
-	struct relay_conn *c = e->conn;
-	int i = e->side;
-
-	if (c->closed)
-		return;
-	if (c->connecting) {
-		int soerr = 0;
-		socklen_t len = sizeof(soerr);
-
-		if (i == 0 || getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
-			conn_close(f, c, true);
-			return;
-		}
-		c->connecting = false;
-		conn_update(f, c);
-		return;
-	}
-	if (ev & EPOLLERR) {
-		conn_close(f, c, true);
-		return;
-	}
-	if (ev & EPOLLHUP) {
-		e->hup = true;
-		c->buf[1 - i].len = 0;
-	}
-	if ((ev & (EPOLLIN | EPOLLHUP)) && dir_read(c, i) < 0) {
-		conn_close(f, c, true);
-		return;
-	}
-	if (dir_write(c, i) < 0 || dir_write(c, 1 - i) < 0) {
-		conn_close(f, c, true);
-		return;
-	}
-	conn_update(f, c);
-}
-
-static void conn_start(struct forwarder *f, int cfd, in_port_t ctr_port)
-{
-	struct sockaddr_in sin;
-	struct relay_conn *c;
-	int sfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (sfd < 0) {
-		close_reset(cfd);
-		return;
-	}
-	loopback_addr(&sin, ctr_port);
-	int r = connect(sfd, (struct sockaddr *)&sin, sizeof(sin));
-	if ((r < 0 && errno != EINPROGRESS) || !(c = calloc(1, sizeof(*c)))) {
-		close(sfd);
-		close_reset(cfd);
-		return;
-	}
-	c->connecting = r < 0;
-	for (int i = 0; i < 2; i++) {
-		c->end[i].tag.kind = FW_END;
-		c->end[i].side = i;
-		c->end[i].conn = c;
-	}
-	c->end[0].fd = cfd;
-	c->end[1].fd = sfd;
-	conn_update(f, c);
-}
-
-static void pause_listener(struct forwarder *f, struct fw_port *l)
-{
-	if (epoll_set(f->epfd, EPOLL_CTL_MOD, l->fd, 0, l) == 0) {
-		l->paused = true;
-		f->resume_ms = now_ms() + ACCEPT_PAUSE_MS;
-	}
-}
-
-static void listener_event(struct forwarder *f, struct fw_port *l)
-{
-	for (;;) {
-		int cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd >= 0) {
-			conn_start(f, cfd, l->ctr_port);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		/* Out of fds or memory: a level-triggered listener would spin, so back off. */
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-			pause_listener(f, l);
-		return;
-	}
-}
-
-static struct udp_session *udp_session_get(struct forwarder *f, struct fw_port *h,
-					   const struct sockaddr_storage *from, socklen_t from_len)
-{
-	struct udp_session *s;
-	struct sockaddr_in sin;
-
-	for (s = f->sessions; s; s = s->next)
-		if (s->host == h && s->client_len == from_len && memcmp(&s->client, from, from_len) == 0)
-			return s;
-
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	loopback_addr(&sin, h->ctr_port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || !(s = calloc(1, sizeof(*s)))) {
-		close(fd);
-		return NULL;
-	}
-	s->tag.kind = FW_UDP_SESSION;
-	s->fd = fd;
-	s->host = h;
-	memcpy(&s->client, from, from_len);
-	s->client_len = from_len;
-	if (epoll_set(f->epfd, EPOLL_CTL_ADD, fd, EPOLLIN, s) < 0) {
-		close(fd);
-		free(s);
-		return NULL;
-	}
-	s->next = f->sessions;
-	f->sessions = s;
-	return s;
-}
-
-static void udp_host_event(struct forwarder *f, struct fw_port *h)
-{
-	for (int k = 0; k < UDP_BURST; k++) {
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-
-		memset(&from, 0, sizeof(from));
-		ssize_t n = recvfrom(h->fd, f->udp_buf, sizeof(f->udp_buf), 0, (struct sockaddr *)&from, &from_len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		struct udp_session *s = udp_session_get(f, h, &from, from_len);
-		if (!s)
-			continue;
-		s->last_ms = now_ms();
-		/* Datagrams may be dropped, as on any UDP path. */
-		(void)send(s->fd, f->udp_buf, (size_t)n, 0);
-	}
-}
-
-static void udp_session_event(struct forwarder *f, struct udp_session *s)
-{
-	for (int k = 0; k < UDP_BURST; k++) {
-		ssize_t n = recv(s->fd, f->udp_buf, sizeof(f->udp_buf), 0);
-		if (n < 0) {
-			/* ECONNREFUSED: an earlier datagram found no listener in the container. */
-			if (errno == EINTR || errno == ECONNREFUSED)
-				continue;
-			return;
-		}
-		s->last_ms = now_ms();
-		(void)sendto(s->host->fd, f->udp_buf, (size_t)n, 0, (struct sockaddr *)&s->client, s->client_len);
-	}
-}
-
-static void sweep(struct forwarder *f)
-{
-	gint64 now = now_ms();
-
-	for (struct udp_session **p = &f->sessions; *p;) {
-		struct udp_session *s = *p;
-		if (now - s->last_ms >= PORT_FORWARD_UDP_IDLE_SECONDS * 1000) {
-			*p = s->next;
-			close(s->fd);
-			free(s);
-		} else {
-			p = &s->next;
-		}
-	}
-	if (f->resume_ms && now >= f->resume_ms) {
-		f->resume_ms = 0;
-		for (size_t i = 0; i < f->n_ports; i++) {
-			struct fw_port *l = &f->ports[i];
-			if (l->paused && epoll_set(f->epfd, EPOLL_CTL_MOD, l->fd, EPOLLIN, l) == 0)
-				l->paused = false;
-			else if (l->paused)
-				f->resume_ms = now + ACCEPT_PAUSE_MS;
-		}
-	}
-	while (f->dead) {
-		struct relay_conn *c = f->dead;
-		f->dead = c->next_dead;
-		free(c);
-	}
-}
-
-static G_GNUC_NORETURN void forwarder_loop(struct forwarder *f)
-{
-	struct epoll_event evs[64];
-
-	for (;;) {
-		int timeout = f->sessions || f->resume_ms ? TICK_MS : -1;
-		int n = epoll_wait(f->epfd, evs, G_N_ELEMENTS(evs), timeout);
-		if (n < 0 && errno != EINTR)
-			_exit(1);
-		for (int k = 0; k < n; k++) {
-			struct fw_tag *tag = evs[k].data.ptr;
-			switch (tag->kind) {
-			case FW_PIDFD:
-				/* The container is gone: exiting closes every socket, so the ports are free now. */
-				_exit(0);
-			case FW_LISTENER:
-				listener_event(f, (struct fw_port *)tag);
-				break;
-			case FW_UDP_HOST:
-				udp_host_event(f, (struct fw_port *)tag);
-				break;
-			case FW_UDP_SESSION:
-				udp_session_event(f, (struct udp_session *)tag);
-				break;
-			case FW_END:
-				end_event(f, (struct relay_end *)tag, evs[k].events);
-				break;
-			}
-		}
-		sweep(f);
-	}
-}
+/*
+ * Setup status on the pipe to the parent: STATUS_OK, or STATUS_FAIL and a message. EOF alone means the child
+ * died before it could say anything.
+ */
+#define STATUS_OK '+'
+#define STATUS_FAIL '-'
 
 static int loopback_up(void)
 {
@@ -506,47 +56,31 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr);
 }
 
-/*
- * Setup status on the pipe to the parent: STATUS_OK, or STATUS_FAIL and a message. EOF alone means the child
- * died before it could say anything.
- */
-#define STATUS_OK '+'
-#define STATUS_FAIL '-'
-
-static G_GNUC_NORETURN void child_fail_fd(int status_fd, const char *what)
+static G_GNUC_NORETURN void child_fail(const char *what)
 {
 	char msg[256];
 	int len = snprintf(msg, sizeof(msg), "%c%s: %s", STATUS_FAIL, what, strerror(errno));
 
 	if (len > 0)
-		(void)cm_write_all(status_fd, msg, MIN((size_t)len, sizeof(msg) - 1), -1);
+		(void)cm_write_all(FD_STATUS, msg, MIN((size_t)len, sizeof(msg) - 1), -1);
 	_exit(1);
 }
 
-static G_GNUC_NORETURN void child_fail(const char *what)
-{
-	child_fail_fd(FD_STATUS, what);
-}
-
-/* fds: status pipe, pidfd, netns fd, then one reserved socket per mapping. */
-static G_GNUC_NORETURN void forwarder_main(const struct port_mapping *maps, size_t n_maps, int *fds, size_t n_fds)
+/* Alone in its own session with /dev/null for stdio and only the fds it was given. */
+static void detach_process(int n_ports)
 {
 	sigset_t none;
 	struct rlimit rl;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-	/* Moved first so that stdio below cannot clobber an fd we need; on failure fds[0] is still the status pipe. */
-	if (cm_place_fds(fds, n_fds, FD_STATUS) < 0)
-		child_fail_fd(fds[0], "move fds into place");
-	int null = open("/dev/null", O_RDWR);
 	if (null < 0)
 		child_fail("open /dev/null");
 	for (int i = 0; i < 3; i++)
-		if (null != i && dup2(null, i) < 0)
+		if (dup2(null, i) < 0)
 			child_fail("dup2 /dev/null");
 	if (null > 2)
 		close(null);
-	closefrom(FD_PORTS0 + (int)n_maps);
-
+	closefrom(FD_PORTS0 + n_ports);
 	/* Out of the wrapper's session and process group: ^C on its terminal must not reach us. */
 	if (setsid() < 0)
 		child_fail("setsid");
@@ -561,28 +95,46 @@ static G_GNUC_NORETURN void forwarder_main(const struct port_mapping *maps, size
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
 
-	struct forwarder *f = calloc(1, sizeof(*f));
-	if (!f || !(f->ports = calloc(n_maps ? n_maps : 1, sizeof(*f->ports))))
-		child_fail("calloc");
-	f->n_ports = n_maps;
-	f->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (f->epfd < 0)
-		child_fail("epoll_create1");
-	f->pid_tag.kind = FW_PIDFD;
-	if (epoll_set(f->epfd, EPOLL_CTL_ADD, FD_PIDFD, EPOLLIN, &f->pid_tag) < 0)
-		child_fail("epoll_ctl pidfd");
-	for (size_t i = 0; i < n_maps; i++) {
-		struct fw_port *p = &f->ports[i];
-		p->tag.kind = maps[i].proto == PORT_PROTO_UDP ? FW_UDP_HOST : FW_LISTENER;
-		p->fd = FD_PORTS0 + (int)i;
-		p->ctr_port = htons(maps[i].ctr_port);
-		if (cm_set_nonblock(p->fd, true) < 0)
-			child_fail("set port socket non-blocking");
-		if (epoll_set(f->epfd, EPOLL_CTL_ADD, p->fd, EPOLLIN, p) < 0)
-			child_fail("epoll_ctl port socket");
+/* "tcp:80" or "udp:53". */
+static int parse_port_arg(const char *arg, bool *udp, guint16 *port)
+{
+	int v;
+
+	if (g_str_has_prefix(arg, "tcp:"))
+		*udp = false;
+	else if (g_str_has_prefix(arg, "udp:"))
+		*udp = true;
+	else
+		return -1;
+	if (!cm_parse_int(arg + 4, &v) || v < 1 || v > 65535)
+		return -1;
+	*port = (guint16)v;
+	return 0;
+}
+
+int port_forward_main(int argc, char **argv)
+{
+	int n_ports = argc - 1;
+	struct port_relay *r;
+	char ok = STATUS_OK;
+
+	detach_process(n_ports);
+	r = port_relay_new(FD_PIDFD, (size_t)n_ports);
+	if (!r)
+		child_fail("set up the relay");
+	for (int i = 0; i < n_ports; i++) {
+		bool udp;
+		guint16 port;
+
+		if (parse_port_arg(argv[i + 1], &udp, &port) < 0) {
+			errno = EINVAL;
+			child_fail(argv[i + 1]);
+		}
+		if (port_relay_add(r, FD_PORTS0 + i, udp, port) < 0)
+			child_fail("watch a port socket");
 	}
-
 	/* The host sockets keep working in the namespace they were made in; every socket made from here on is
 	 * inside the container. */
 	if (setns(FD_NETNS, CLONE_NEWNET) < 0)
@@ -590,18 +142,15 @@ static G_GNUC_NORETURN void forwarder_main(const struct port_mapping *maps, size
 	close(FD_NETNS);
 	if (loopback_up() < 0)
 		child_fail("bring up lo in the container's network namespace");
-	char ok = STATUS_OK;
 	if (cm_write_all(FD_STATUS, &ok, 1, -1) < 0)
-		_exit(1);
+		return 1;
 	close(FD_STATUS);
-	forwarder_loop(f);
+	port_relay_run(r);
 }
 
-pid_t port_forward_start(GArray *mappings, GArray *reserved_fds, pid_t container_pid, GError **err)
+/* TCP reservations start listening (shared with the monitor's copy of the socket). */
+static int listen_all(GArray *mappings, GArray *reserved_fds, GError **err)
 {
-	if (mappings->len != reserved_fds->len)
-		return cm_set_error(err, EINVAL, "port forwarder: %u mappings but %u reserved sockets",
-				    mappings->len, reserved_fds->len);
 	for (guint i = 0; i < mappings->len; i++) {
 		const struct port_mapping *m = &g_array_index(mappings, struct port_mapping, i);
 		int fd = g_array_index(reserved_fds, int, i);
@@ -610,6 +159,60 @@ pid_t port_forward_start(GArray *mappings, GArray *reserved_fds, pid_t container
 			return cm_set_errno(err, errno, "listen on %s", what);
 		}
 	}
+	return 0;
+}
+
+static char **forwarder_argv(const char *self, GArray *mappings)
+{
+	GPtrArray *a = g_ptr_array_new();
+
+	g_ptr_array_add(a, g_strdup(self));
+	g_ptr_array_add(a, g_strdup("port-forward"));
+	for (guint i = 0; i < mappings->len; i++) {
+		const struct port_mapping *m = &g_array_index(mappings, struct port_mapping, i);
+		g_ptr_array_add(a, g_strdup_printf("%s:%u", m->proto == PORT_PROTO_UDP ? "udp" : "tcp", m->ctr_port));
+	}
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
+/* In the forked child: async-signal-safe calls only, up to the exec. */
+static G_GNUC_NORETURN void exec_forwarder(char **argv, int *fds, size_t n_fds, const char *fail_msg)
+{
+	if (cm_place_fds(fds, n_fds, FD_STATUS) == 0)
+		execve(argv[0], argv, environ);
+	/* fds[0] is the status pipe, in its slot or still where it was. */
+	(void)cm_write_all(fds[0], fail_msg, strlen(fail_msg), -1);
+	_exit(127);
+}
+
+/* The forwarder's answer on the status pipe; reaps it unless it is up. */
+static pid_t wait_ready(pid_t pid, int status_r, GError **err)
+{
+	char msg[257];
+	ssize_t got = cm_read_full(status_r, msg, sizeof(msg) - 1);
+	int saved = errno;
+
+	if (got == 1 && msg[0] == STATUS_OK)
+		return pid;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (got < 0)
+		return cm_set_errno(err, saved, "port forwarder: read status");
+	if (got == 0 || msg[0] != STATUS_FAIL)
+		return cm_set_error(err, EIO, "port forwarder: died during setup");
+	msg[got] = '\0';
+	return cm_set_error(err, EIO, "port forwarder: %s", msg + 1);
+}
+
+pid_t port_forward_start(const char *self, GArray *mappings, GArray *reserved_fds, pid_t container_pid,
+			 GError **err)
+{
+	if (mappings->len != reserved_fds->len)
+		return cm_set_error(err, EINVAL, "port forwarder: %u mappings but %u reserved sockets",
+				    mappings->len, reserved_fds->len);
+	if (listen_all(mappings, reserved_fds, err) < 0)
+		return -1;
 
 	_cleanup_close_ int pidfd = pidfd_open(container_pid, 0);
 	if (pidfd < 0)
@@ -624,7 +227,9 @@ pid_t port_forward_start(GArray *mappings, GArray *reserved_fds, pid_t container
 	_cleanup_close_ int status_r = status[0];
 	_cleanup_close_ int status_w = status[1];
 
-	/* Everything the child needs is laid out before fork: it must not allocate through GLib. */
+	/* Everything the child needs is laid out before fork: it only moves fds and execs. */
+	g_auto(GStrv) argv = forwarder_argv(self, mappings);
+	g_autofree char *fail_msg = g_strdup_printf("%ccannot execute %s port-forward", STATUS_FAIL, self);
 	g_autofree int *fds = g_new(int, 3 + reserved_fds->len);
 	fds[0] = status_w;
 	fds[1] = pidfd;
@@ -635,21 +240,7 @@ pid_t port_forward_start(GArray *mappings, GArray *reserved_fds, pid_t container
 	if (pid < 0)
 		return cm_set_errno(err, errno, "fork port forwarder");
 	if (pid == 0)
-		forwarder_main((const struct port_mapping *)(void *)mappings->data, mappings->len, fds,
-			       3 + reserved_fds->len);
-
+		exec_forwarder(argv, fds, 3 + reserved_fds->len, fail_msg);
 	close(TAKE_FD(status_w));
-	char msg[257];
-	ssize_t got = cm_read_full(status_r, msg, sizeof(msg) - 1);
-	if (got == 1 && msg[0] == STATUS_OK)
-		return pid;
-	int saved = errno;
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (got < 0)
-		return cm_set_errno(err, saved, "port forwarder: read status");
-	if (got == 0 || msg[0] != STATUS_FAIL)
-		return cm_set_error(err, EIO, "port forwarder: died during setup");
-	msg[got] = '\0';
-	return cm_set_error(err, EIO, "port forwarder: %s", msg + 1);
+	return wait_ready(pid, status_r, err);
 }

@@ -28,6 +28,8 @@
 #define CTR_NONE 7002
 #define BIG (1024 * 1024)
 
+static char *self_exe;
+
 static int bind_lo(int type, int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -249,7 +251,7 @@ static void test_forward(void)
 	guint16 none_port = g_array_index(maps, struct port_mapping, 2).host_port;
 
 	pid_t ctr = start_container();
-	pid_t fwd = port_forward_start(maps, fds, ctr, &err);
+	pid_t fwd = port_forward_start(self_exe, maps, fds, ctr, &err);
 	g_assert_no_error(err);
 	g_assert_cmpint(fwd, >, 0);
 	g_assert_cmpint(getsid(fwd), ==, fwd);
@@ -295,18 +297,36 @@ static void test_no_container(void)
 	g_assert_cmpint(waitpid(gone, NULL, 0), ==, gone);
 	g_assert_cmpint(ports_parse("127.0.0.1::80/udp", maps, &err), ==, 0);
 	g_assert_cmpint(ports_reserve(maps, fds, &err), ==, 0);
-	g_assert_cmpint(port_forward_start(maps, fds, gone, &err), ==, -1);
+	g_assert_cmpint(port_forward_start(self_exe, maps, fds, gone, &err), ==, -1);
 	g_assert_nonnull(err);
 	g_assert_nonnull(strstr(err->message, "pidfd_open container pid"));
 	g_clear_error(&err);
 
+	/* A forwarder that cannot be executed says so. */
+	pid_t alive = fork();
+	g_assert_cmpint(alive, >=, 0);
+	if (alive == 0) {
+		pause();
+		_exit(0);
+	}
+	g_assert_cmpint(port_forward_start("/nonexistent/ctr-wrap", maps, fds, alive, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "cannot execute /nonexistent/ctr-wrap port-forward"));
+	g_clear_error(&err);
+	kill(alive, SIGKILL);
+	g_assert_cmpint(waitpid(alive, NULL, 0), ==, alive);
+
 	ports_close_fds(fds);
-	g_assert_cmpint(port_forward_start(maps, fds, getpid(), &err), ==, -1);
+	g_assert_cmpint(port_forward_start(self_exe, maps, fds, getpid(), &err), ==, -1);
 	g_assert_nonnull(strstr(err->message, "1 mappings but 0 reserved sockets"));
 }
 
 int main(int argc, char **argv)
 {
+	/* This binary plays ctr-wrap for port_forward_start(): it runs the forwarder when re-executed. */
+	if (argc > 1 && strcmp(argv[1], "port-forward") == 0)
+		return port_forward_main(argc - 1, argv + 1);
+	self_exe = g_file_read_link("/proc/self/exe", NULL);
+	g_assert_nonnull(self_exe);
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/port_forward/forward", test_forward);
 	g_test_add_func("/port_forward/no_container", test_no_container);
