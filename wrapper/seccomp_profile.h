@@ -8,6 +8,9 @@
  * into an unconditional profile for one capability set, architecture and
  * kernel. seccomp_profile_compile() then builds it with libseccomp, without
  * loading it, so a broken profile fails here with the rule named.
+ *
+ * Files: seccomp_default.c (the built-in profile's data), seccomp_profile.c
+ * (parsing and resolution), seccomp_compile.c (libseccomp).
  */
 #pragma once
 
@@ -66,6 +69,9 @@ struct seccomp_target {
 	const char *kernel;	/* uname release, e.g. "6.1.0-13-amd64"; NULL: minKernel never matches */
 };
 
+/* An empty profile: no rules, no default action yet. */
+struct seccomp_profile *seccomp_profile_new(const char *source);
+/* The built-in profile (seccomp_default.c). */
 struct seccomp_profile *seccomp_profile_default(void);
 struct seccomp_profile *seccomp_profile_parse(const char *json, const char *source, GError **err);
 struct seccomp_profile *seccomp_profile_load(const char *path, GError **err);
