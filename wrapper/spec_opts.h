@@ -93,9 +93,6 @@ int spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err);
 /* Helpers, public for the tests. */
 /* "512", "64k", "512m", "2g" (optionally with a trailing b) in bytes. */
 int spec_parse_size(const char *s, gint64 *out, GError **err);
-/* "uid[:gid]" with names looked up in rootfs/etc/passwd and rootfs/etc/group. */
-int spec_parse_user(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,
-		     GError **err);
 /* "nofile=1024[:2048]" */
 int spec_parse_ulimit(const char *s, struct spec_rlimit *out, GError **err);
 /* "RLIMIT_NOFILE" for RLIMIT_NOFILE, NULL if unknown. */

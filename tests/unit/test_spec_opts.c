@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "wrapper/rootfs_user.h"
 #include "wrapper/spec_opts.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -158,7 +159,7 @@ static void test_user(void)
 	gid_t gid;
 
 	/* Name: uid and primary gid from passwd, memberships from group. */
-	g_assert_cmpint(spec_parse_user("user", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("user", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 1000);
 	g_assert_cmpuint(gids->len, ==, 2);
@@ -167,27 +168,27 @@ static void test_user(void)
 
 	/* A numeric uid the image knows: same as its name. */
 	g_array_set_size(gids, 0);
-	g_assert_cmpint(spec_parse_user("1001", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("1001", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1001);
 	g_assert_cmpuint(gid, ==, 50);
 	g_assert_cmpuint(gids->len, ==, 2);
 
 	/* Unknown numeric uid: group 0, no extra groups. */
 	g_array_set_size(gids, 0);
-	g_assert_cmpint(spec_parse_user("4242", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("4242", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 4242);
 	g_assert_cmpuint(gid, ==, 0);
 	g_assert_cmpuint(gids->len, ==, 0);
 
 	/* Explicit group, numeric or by name: exactly that identity. */
-	g_assert_cmpint(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 1000);
 	g_assert_cmpuint(gids->len, ==, 0);
-	g_assert_cmpint(spec_parse_user("user:staff", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("user:staff", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 1000);
 	g_assert_cmpuint(gid, ==, 50);
-	g_assert_cmpint(spec_parse_user("7:8", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("7:8", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 7);
 	g_assert_cmpuint(gid, ==, 8);
 	g_assert_cmpuint(gids->len, ==, 0);
@@ -214,7 +215,7 @@ static void test_user_errors(void)
 		uid_t uid;
 		gid_t gid;
 
-		g_assert_cmpint(spec_parse_user(bad[i].in, root, &uid, &gid, gids, &err), ==, -1);
+		g_assert_cmpint(rootfs_user_parse(bad[i].in, root, &uid, &gid, gids, &err), ==, -1);
 		g_assert_nonnull(strstr(err->message, bad[i].want));
 	}
 	rm_rf(root);
@@ -228,10 +229,10 @@ static void test_user_no_etc(void)
 	uid_t uid;
 	gid_t gid;
 
-	g_assert_cmpint(spec_parse_user("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
-	g_assert_cmpint(spec_parse_user("5", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("1000:1000", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("5", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(gid, ==, 0);
-	g_assert_cmpint(spec_parse_user("user", root, &uid, &gid, gids, &err), ==, -1);
+	g_assert_cmpint(rootfs_user_parse("user", root, &uid, &gid, gids, &err), ==, -1);
 	rm_rf(root);
 }
 
@@ -257,7 +258,7 @@ static void test_user_symlink_stays_in_rootfs(void)
 	write_file(root, "real/passwd", "alice:x:4243:4244::/:/bin/sh\n");
 	write_file(root, "etc/.keep", "");
 	g_assert_cmpint(symlink("/real/passwd", link), ==, 0);
-	g_assert_cmpint(spec_parse_user("alice", root, &uid, &gid, gids, NULL), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("alice", root, &uid, &gid, gids, NULL), ==, 0);
 	g_assert_cmpuint(uid, ==, 4243);
 	g_assert_cmpuint(gid, ==, 4244);
 	rm_rf(root);
