@@ -50,9 +50,10 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev \
 	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
 	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev clang-format
 
-.PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench fuzz fuzz-build fuzz-replay
+.PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench fuzz fuzz-build fuzz-replay \
+	format check-format
 
 all: $(CONMON_BIN) $(WRAP_BIN) $(UNIT_BINS) $(HELPER_BINS)
 
@@ -152,6 +153,20 @@ rpm: dist
 
 clean:
 	rm -rf build build-asan $(CONMON_BIN) $(WRAP_BIN)
+
+# The C sources git knows, in .clang-format's style.
+FORMAT_SRC = $(shell git ls-files 'common/*.[ch]' 'conmon/*.[ch]' 'wrapper/*.[ch]' 'tests/*.[ch]')
+CLANG_FORMAT ?= clang-format
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+
+# Lists every file that `make format` would change and fails if there is one.
+check-format:
+	@bad=""; for f in $(FORMAT_SRC); do \
+		$(CLANG_FORMAT) $$f | cmp -s $$f - || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then echo "check-format: not formatted (run make format):$$bad" >&2; exit 1; fi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
