@@ -211,63 +211,48 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* The exit file's ctime in microseconds, like Created; NULL if it cannot be read. */
+static char *finished_at(const char *root, const char *id)
+{
+	g_autofree char *exit_file = state_exit_file(root, id);
+	struct stat sb;
+
+	if (stat(exit_file, &sb) < 0)
+		return NULL;
+	g_autoptr(GDateTime) sec = g_date_time_new_from_unix_local(sb.st_ctim.tv_sec);
+	g_autoptr(GDateTime) t = g_date_time_add(sec, sb.st_ctim.tv_nsec / 1000);
+	return g_date_time_format_iso8601(t);
+}
+
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty)
 {
-	g_autofree char *exit_file = state_exit_file(ctx->root, st->id);
 	int code = -1;
 	enum ctr_status s = state_status(ctx->root, st, &code);
+	g_autofree char *finished = s == CTR_EXITED ? finished_at(ctx->root, st->id) : NULL;
 	yajl_gen g = yajl_gen_alloc(NULL);
-	struct stat sb;
 
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
 	yajl_gen_map_open(g);
-	{
-		json_str(g, "Id");
-		json_str(g, st->id);
-		json_str(g, "Name");
-		json_str(g, st->name);
-		json_str(g, "State");
-		json_str(g, ctr_status_name(s));
-		json_str(g, "ExitCode");
-		if (s == CTR_EXITED)
-			yajl_gen_integer(g, code);
-		else
-			yajl_gen_null(g);
-		json_str(g, "FinishedAt");
-		if (s == CTR_EXITED && stat(exit_file, &sb) == 0) {
-			/* Microseconds, like Created. */
-			g_autoptr(GDateTime) sec = g_date_time_new_from_unix_local(sb.st_ctim.tv_sec);
-			g_autoptr(GDateTime) t = g_date_time_add(sec, sb.st_ctim.tv_nsec / 1000);
-			g_autofree char *ts = g_date_time_format_iso8601(t);
-			json_str(g, ts);
-		} else {
-			yajl_gen_null(g);
-		}
-		json_str(g, "Created");
-		json_str(g, st->created);
-		json_str(g, "Pid");
-		yajl_gen_integer(g, st->pid);
-		json_str(g, "MonitorPid");
-		yajl_gen_integer(g, st->monitor_pid);
-		json_str(g, "Rootfs");
-		json_str(g, st->rootfs);
-		json_str(g, "Bundle");
-		json_str(g, st->bundle);
-		json_str(g, "Command");
-		json_strv(g, st->command);
-		json_str(g, "Runtime");
-		json_str(g, st->runtime);
-		json_str(g, "LogDriver");
-		json_str(g, st->log_driver);
-		json_str(g, "LogPath");
-		json_str(g, st->log_path);
-		json_str(g, "Ports");
-		json_strv(g, st->ports);
-		json_str(g, "Tty");
-		yajl_gen_bool(g, st->tty);
-		json_str(g, "AutoRemove");
-		yajl_gen_bool(g, st->rm);
-	}
+	json_kv_str(g, "Id", st->id);
+	json_kv_str(g, "Name", st->name);
+	json_kv_str(g, "State", ctr_status_name(s));
+	if (s == CTR_EXITED)
+		json_kv_int(g, "ExitCode", code);
+	else
+		json_kv_str(g, "ExitCode", NULL);
+	json_kv_str(g, "FinishedAt", finished);
+	json_kv_str(g, "Created", st->created);
+	json_kv_int(g, "Pid", st->pid);
+	json_kv_int(g, "MonitorPid", st->monitor_pid);
+	json_kv_str(g, "Rootfs", st->rootfs);
+	json_kv_str(g, "Bundle", st->bundle);
+	json_kv_strv(g, "Command", st->command);
+	json_kv_str(g, "Runtime", st->runtime);
+	json_kv_str(g, "LogDriver", st->log_driver);
+	json_kv_str(g, "LogPath", st->log_path);
+	json_kv_strv(g, "Ports", st->ports);
+	json_kv_bool(g, "Tty", st->tty);
+	json_kv_bool(g, "AutoRemove", st->rm);
 	yajl_gen_map_close(g);
 	return json_finish(g);
 }

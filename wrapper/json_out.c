@@ -26,6 +26,24 @@ void json_strv(yajl_gen g, char *const *v)
 	yajl_gen_array_close(g);
 }
 
+void json_kv_strv(yajl_gen g, const char *key, char *const *v)
+{
+	json_str(g, key);
+	json_strv(g, v);
+}
+
+void json_kv_int(yajl_gen g, const char *key, long long v)
+{
+	json_str(g, key);
+	yajl_gen_integer(g, v);
+}
+
+void json_kv_bool(yajl_gen g, const char *key, bool v)
+{
+	json_str(g, key);
+	yajl_gen_bool(g, v);
+}
+
 char *json_finish(yajl_gen g)
 {
 	const unsigned char *buf;
