@@ -83,11 +83,11 @@ $(BUILD)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(CONMON_LIB): $(call obj,$(CONMON_SRC))
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(WRAP_LIB): $(call obj,$(WRAP_SRC))
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(CONMON_BIN): $(call obj,conmon/main.c) $(CONMON_LIB) $(COMMON_LIB)
 	@$(if $(V),,echo "  LD      $@")
