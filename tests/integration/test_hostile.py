@@ -20,7 +20,7 @@ import socket
 import time
 
 from harness import attach_connect, recv_packets
-from test_lifecycle import _bundle_dir, _host_dgram, _memory_limit, _wait_exit_file_fast
+from test_lifecycle import _bundle_dir, _host_dgram, _in_dir, _memory_limit, _wait_exit_file_fast
 from testlib import Registry, TestFailure, check, check_eq, pid_alive, read_file, run, wait_for
 
 reg = Registry()
@@ -265,7 +265,9 @@ def _oom_with_planted(ctx, plant):
     os.mkdir(pdir)
     plant(os.path.join(pdir, "oom"))
     b = ctx.bundle(["/helpers/alloc", "128"], config_mutate=_memory_limit(32))
-    m = b.start(args=b.args(tail=["--persist-dir", pdir]))
+    # 2.1.6 also writes ./oom: never in the source tree.
+    prog, args = _in_dir(ctx, b, os.path.join(ctx.tmp, "cwd"), tail=["--persist-dir", pdir])
+    m = b.start(args=args, prog=prog)
     m.create()
     m.runc_start()
     return b, m, pdir
