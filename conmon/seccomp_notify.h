@@ -51,9 +51,3 @@ struct seccomp_agent;
 struct seccomp_agent *seccomp_agent_new(const char *socket_path, const char *plugins, GError **err);
 
 void seccomp_agent_free(struct seccomp_agent *a);
-
-/*
- * Exposed for unit tests: "state"."id" and "state"."bundle" of a container
- * process state document. False unless json is one complete JSON object.
- */
-bool seccomp_agent_parse_state(const char *json, size_t len, char **id, char **bundle);

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "conmon/seccomp_notify.h"
+#include "conmon/seccomp_state.h"
 
 static char *plugin_dir;
 static char *plugin1, *plugin2, *plugin_bad;
@@ -22,7 +23,7 @@ static char *plugin1, *plugin2, *plugin_bad;
 static void check_state(const char *json, bool ok, const char *want_id, const char *want_bundle)
 {
 	char *id = (char *)"unset", *bundle = (char *)"unset";
-	g_assert_cmpint(seccomp_agent_parse_state(json, strlen(json), &id, &bundle), ==, ok);
+	g_assert_cmpint(seccomp_state_parse(json, strlen(json), &id, &bundle), ==, ok);
 	g_assert_cmpstr(id, ==, want_id);
 	g_assert_cmpstr(bundle, ==, want_bundle);
 	g_free(id);
