@@ -21,7 +21,7 @@ void reaper_free(struct reaper *r);
 /* Call fn when pid exits. Unknown children are reaped silently (we are a subreaper). */
 void reaper_watch(struct reaper *r, pid_t pid, reaper_exit_fn fn, void *data);
 
-/* TERM/INT/QUIT are forwarded to this pid (the runtime, then the container). */
+/* TERM/INT/QUIT are forwarded to this pid (the container); 0: to nobody (it was reaped). */
 void reaper_set_forward_pid(struct reaper *r, pid_t pid);
 
 /* Reap now: for an exit that may have happened before the loop ran. */
