@@ -29,6 +29,13 @@
  */
 #define NOTIFY_BURST 20
 #define NOTIFY_WINDOW_MS 100
+/*
+ * A host socket that is full (EAGAIN) is offered the message again every
+ * HOST_RETRY_MS, reading paused meanwhile; after HOST_RETRY_MAX_MS it is
+ * dropped with a warning.
+ */
+#define HOST_RETRY_MS 10
+#define HOST_RETRY_MAX_MS 1000
 
 struct notify_proxy {
 	int sock; /* bound at <bundle>/notify/notify.sock */
@@ -40,6 +47,9 @@ struct notify_proxy {
 	bool bound;
 	guint source;
 	guint resume_source;
+	guint retry_source;
+	char *pending; /* filtered message the host socket did not take yet */
+	gint64 pending_since; /* monotonic µs */
 	gint64 window_start; /* monotonic µs */
 	unsigned in_window; /* datagrams taken since window_start */
 	bool warned_rate;
@@ -129,19 +139,33 @@ static int bind_notify_socket(struct notify_proxy *p, const char *bundle, GError
 	return 0;
 }
 
-static void forward(struct notify_proxy *p, const char *msg, size_t len)
+/* Returns false when the host socket is full (EAGAIN): msg is not sent and not lost. */
+static bool send_host(struct notify_proxy *p, const char *msg)
+{
+	ssize_t n;
+	do {
+		n = sendto(p->host, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&p->host_addr,
+			   p->host_len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return false;
+	if (n < 0)
+		diag_warn("Failed to send notify message to the host: %s", g_strerror(errno));
+	return true;
+}
+
+/* Returns false when the filtered message is left pending: the caller stops reading until it is sent. */
+static bool forward(struct notify_proxy *p, const char *msg, size_t len)
 {
 	g_autofree char *out = notify_filter(msg, len);
 	if (out == NULL)
-		return;
+		return true;
 	diag_debug("forwarding sd_notify message: %s", out);
-	ssize_t n;
-	do {
-		n = sendto(p->host, out, strlen(out), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&p->host_addr,
-			   p->host_len);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		diag_warn("Failed to send notify message to the host: %s", g_strerror(errno));
+	if (send_host(p, out))
+		return true;
+	p->pending = g_steal_pointer(&out);
+	p->pending_since = g_get_monotonic_time();
+	return false;
 }
 
 static gboolean on_datagram(int fd, GIOCondition cond, gpointer data);
@@ -150,6 +174,20 @@ static gboolean on_resume(gpointer data)
 {
 	struct notify_proxy *p = data;
 	p->resume_source = 0;
+	p->source = g_unix_fd_add(p->sock, G_IO_IN, on_datagram, p);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_host_retry(gpointer data)
+{
+	struct notify_proxy *p = data;
+	if (!send_host(p, p->pending)) {
+		if (g_get_monotonic_time() - p->pending_since < HOST_RETRY_MAX_MS * 1000)
+			return G_SOURCE_CONTINUE;
+		diag_warn("Host notify socket takes nothing: dropping notify message %s", p->pending);
+	}
+	g_clear_pointer(&p->pending, g_free);
+	p->retry_source = 0;
 	p->source = g_unix_fd_add(p->sock, G_IO_IN, on_datagram, p);
 	return G_SOURCE_REMOVE;
 }
@@ -198,7 +236,11 @@ static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
 			diag_warn("Dropping notify message longer than %d bytes", NOTIFY_MAX);
 			continue;
 		}
-		forward(p, p->buf, (size_t)n);
+		if (!forward(p, p->buf, (size_t)n)) {
+			p->source = 0;
+			p->retry_source = g_timeout_add(HOST_RETRY_MS, on_host_retry, p);
+			return G_SOURCE_REMOVE;
+		}
 	}
 }
 
@@ -228,6 +270,9 @@ void notify_proxy_free(struct notify_proxy *p)
 		g_source_remove(p->source);
 	if (p->resume_source)
 		g_source_remove(p->resume_source);
+	if (p->retry_source)
+		g_source_remove(p->retry_source);
+	g_free(p->pending);
 	if (p->sock >= 0)
 		close(p->sock);
 	if (p->bound)

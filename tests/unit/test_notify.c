@@ -235,6 +235,37 @@ static void test_rate_limit(void)
 	g_assert_cmpint(g_rmdir(bundle), ==, 0);
 }
 
+/* A host socket that is full for a while (it holds 10 datagrams here) delays messages, loses none. */
+static void test_host_full(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *bundle = g_dir_make_tmp("conmon-notify-XXXXXX", &err);
+	g_assert_no_error(err);
+	g_autofree char *host_path = g_build_filename(bundle, "host.sock", NULL);
+	int host = bind_dgram(host_path, false);
+	struct notify_proxy *p = notify_proxy_new(bundle, host_path, &err);
+	g_assert_no_error(err);
+
+	enum { SENT = 15 };
+	for (int i = 0; i < SENT; i++) {
+		g_autofree char *msg = g_strdup_printf("STATUS=%d", i);
+		send_to_proxy(bundle, msg, -1);
+		drain_loop();
+	}
+	/* Nobody read the host socket yet: the rest waits in the monitor. */
+	for (int i = 0; i < SENT; i++) {
+		g_autofree char *got = host_receive(host);
+		g_autofree char *want = g_strdup_printf("STATUS=%d", i);
+		g_assert_cmpstr(got, ==, want);
+	}
+	assert_nothing_more(host);
+
+	notify_proxy_free(p);
+	close(host);
+	remove_bundle(bundle, host_path);
+	g_assert_cmpint(g_rmdir(bundle), ==, 0);
+}
+
 /* Paths past sun_path's 108 bytes on both sides, and a stale socket file left behind. */
 static void test_long_paths(void)
 {
@@ -323,6 +354,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/notify/filter", test_filter);
 	g_test_add_func("/notify/proxy", test_proxy);
 	g_test_add_func("/notify/rate_limit", test_rate_limit);
+	g_test_add_func("/notify/host_full", test_host_full);
 	g_test_add_func("/notify/long_paths", test_long_paths);
 	g_test_add_func("/notify/abstract_host", test_abstract_host);
 	g_test_add_func("/notify/host_missing", test_host_missing);
