@@ -358,8 +358,9 @@ def test_hostile_sdnotify_flood_rate_limited(ctx):
         b = _notify_bundle(ctx, "/helpers/sdnotify WATCHDOG=1 2; /helpers/sdnotify READY=1; exec sleep 60")
         m = b.start(extra=["--sdnotify-socket", hpath])
         m.create()
-        m.runc_start()
+        # The flood begins while `runc start` runs: the clock starts before it.
         start = time.monotonic()
+        m.runc_start()
         deadline = start + 30
         while not ready and time.monotonic() < deadline:
             if not select.select([host], [], [], 0.5)[0]:
