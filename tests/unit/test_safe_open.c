@@ -9,7 +9,6 @@
 #include "common/error.h"
 #include "common/safe_open.h"
 
-
 static char *in_dir(const char *dir, const char *name)
 {
 	return g_build_filename(dir, name, NULL);
