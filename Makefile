@@ -24,8 +24,8 @@ CONMON_BIN ?= conmon/conmon
 WRAP_BIN   ?= wrapper/ctr-wrap
 
 PKG_CONMON := glib-2.0
-PKG_WRAP   := glib-2.0 yajl libseccomp libcap
-PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap
+PKG_WRAP   := glib-2.0 yajl libseccomp libcap libarchive
+PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap libarchive
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-missing-field-initializers
@@ -47,7 +47,7 @@ WRAP_LIB   := $(BUILD)/libwrap.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 
-DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev \
+DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev libarchive-dev \
 	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
 	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit \
 	clang libclang-rt-14-dev clang-format

@@ -11,6 +11,8 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
+#include "wrapper/image_info.h"
+#include "wrapper/image_mount.h"
 #include "wrapper/json_out.h"
 #include "wrapper/monitor_exit.h"
 #include "wrapper/oci_runtime.h"
@@ -44,9 +46,21 @@ static bool runtime_says_running(struct wrap_ctx *ctx, const struct ctr_state *s
 	return oci_runtime_call(st->runtime, rt_root, args, &out, NULL) == 0 && strstr(out, "\"running\"");
 }
 
+/* The image's StopSignal as a number for the runtime, else TERM. */
+static char *image_stop_signal(const struct ctr_state *st)
+{
+	g_autoptr(image_config) c = st->image_mount ? image_mount_config(st->image_mount) : NULL;
+	int signo;
+
+	if (c && c->stop_signal && signal_parse(c->stop_signal, &signo))
+		return g_strdup_printf("%d", signo);
+	return g_strdup("TERM");
+}
+
 static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
 {
 	enum ctr_status s = state_status(ctx->root, st, NULL);
+	g_autofree char *stop_signal = image_stop_signal(st);
 	g_autoptr(GError) local = NULL;
 	int code;
 	int r;
@@ -58,7 +72,7 @@ static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeou
 			runtime_kill(ctx, st, "KILL", NULL);
 		return 0;
 	}
-	if (timeout > 0 && runtime_kill(ctx, st, "TERM", &local) < 0) {
+	if (timeout > 0 && runtime_kill(ctx, st, stop_signal, &local) < 0) {
 		/* It may have exited between our look and the kill. */
 		if (state_read_exit(ctx->root, st->id, &code))
 			return 0;
@@ -253,6 +267,7 @@ char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool p
 	json_kv_strv(g, "Ports", st->ports);
 	json_kv_bool(g, "Tty", st->tty);
 	json_kv_bool(g, "AutoRemove", st->rm);
+	image_info_container(g, st->image_mount);
 	yajl_gen_map_close(g);
 	return json_finish(g);
 }

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
+#include "wrapper/image_rootfs.h"
 #include "wrapper/monitor_attach.h"
 #include "wrapper/monitor_exit.h"
 #include "wrapper/monitor_spawn.h"
@@ -214,6 +215,7 @@ struct run_job {
 	struct wrap_ctx *ctx;
 	struct run_opts r;
 	struct spec_opts so;
+	struct image_rootfs ir;
 	struct spec_host host;
 	struct launch l;
 	struct ctr_state *st;
@@ -243,6 +245,7 @@ static int prepare(struct run_job *j, GError **err)
 	st->name = j->r.name ? g_strdup(j->r.name) : g_strndup(st->id, SPEC_SHORT_ID_LEN);
 	st->bundle = state_ctr_dir(j->ctx->root, st->id);
 	st->rootfs = g_strdup(j->so.rootfs);
+	st->image_mount = g_strdup(j->ir.mount_dir);
 	st->command = g_strdupv(j->so.args);
 	st->created = now_rfc3339();
 	st->log_driver = g_strdup(j->r.log_driver);
@@ -337,7 +340,18 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
-	if (spec_opts_finish(&j->so, argc - 1, argv + 1, &err) < 0 || check_log_opts(&j->r, &err) < 0 ||
+	if (image_rootfs_finish(&j->ir, j->ctx->storage, &j->so, argc - 1, argv + 1, &err) < 0)
+		return wrap_fail(err);
+	/* -P: the image's ports after the -p ones, each on a free host port. */
+	{
+		g_auto(GStrv) exposed = image_rootfs_exposed(&j->ir);
+		g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+		g_strv_builder_addv(b, (const char **)(j->r.publish ? j->r.publish : (char *[]){ NULL }));
+		g_strv_builder_addv(b, (const char **)(exposed ? exposed : (char *[]){ NULL }));
+		g_strfreev(j->r.publish);
+		j->r.publish = g_strv_builder_end(b);
+	}
+	if (check_log_opts(&j->r, &err) < 0 ||
 	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : MON_DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
 	    prepare(j, &err) < 0)
 		return wrap_fail(err);
@@ -352,8 +366,10 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 
 int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("ROOTFS COMMAND [ARG...]",
-							   "Run COMMAND in a new container whose root is ROOTFS.");
+	g_autoptr(GOptionContext) oc = wrap_option_context(
+		"ROOTFS|IMAGE [COMMAND [ARG...]]",
+		"Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's name\n"
+		"or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
 	struct run_job j = { .ctx = ctx, .l.exit_code = WRAP_EXIT_ERROR };
 	const GOptionEntry entries[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &j.r.name, "Container name (default: the short id)", "NAME" },
@@ -374,8 +390,9 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 
 	spec_opts_init(&j.so);
 	spec_opts_add_entries(oc, &j.so);
+	image_rootfs_add_entries(oc, &j.ir, TRUE);
 	g_option_context_add_main_entries(oc, entries, NULL);
-	g_option_context_set_description(oc, "Options must come before ROOTFS.\n"
+	g_option_context_set_description(oc, "Options must come before ROOTFS or IMAGE.\n"
 					     "Example: ctr-wrap run --rm -it ./rootfs /bin/sh\n");
 	mon_spawn_init(&j.l.mon);
 	j.l.port_fds = g_array_new(FALSE, FALSE, sizeof(int));
@@ -385,6 +402,9 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 	spec_host_detect(&j.host);
 
 	rc = run_job(&j, argc, argv, oc);
+	/* A container that exists keeps its image root until it is removed. */
+	if (!j.st->bundle || !g_file_test(j.st->bundle, G_FILE_TEST_IS_DIR))
+		image_rootfs_release(&j.ir);
 
 	mon_spawn_close(&j.l.mon);
 	ports_close_fds(j.l.port_fds);
@@ -396,6 +416,7 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 	g_free(j.rt_root);
 	spec_host_clear(&j.host);
 	spec_opts_clear(&j.so);
+	image_rootfs_clear(&j.ir);
 	run_opts_clear(&j.r);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/io.h"
+#include "wrapper/image_rootfs.h"
 #include "wrapper/spec.h"
 #include "wrapper/spec_opts.h"
 
@@ -19,9 +20,10 @@ static int fail(const char *msg)
 	return EXIT_WRAPPER;
 }
 
-int cmd_spec(int argc, char **argv)
+int cmd_spec(const char *storage, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) ctx = g_option_context_new("ROOTFS COMMAND [ARG...]");
+	struct image_rootfs ir = { 0 };
+	g_autoptr(GOptionContext) ctx = g_option_context_new("ROOTFS|IMAGE [COMMAND [ARG...]]");
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) err = NULL;
 	g_autofree char *id_opt = NULL;
@@ -45,6 +47,7 @@ int cmd_spec(int argc, char **argv)
 	g_option_context_set_strict_posix(ctx, TRUE);
 	spec_opts_init(&opts);
 	spec_opts_add_entries(ctx, &opts);
+	image_rootfs_add_entries(ctx, &ir, FALSE);
 	g_option_context_add_main_entries(ctx, own, NULL);
 	spec_host_detect(&host);
 
@@ -52,7 +55,7 @@ int cmd_spec(int argc, char **argv)
 		g_autofree char *msg = g_strdup_printf("%s: see ctr-wrap spec --help", err->message);
 
 		rc = fail(msg);
-	} else if (spec_opts_finish(&opts, argc - 1, argv + 1, &err) < 0) {
+	} else if (image_rootfs_finish(&ir, storage, &opts, argc - 1, argv + 1, &err) < 0) {
 		rc = fail(err->message);
 	} else if (!id_opt && !(id = spec_new_id(&err))) {
 		rc = fail(err->message);
@@ -71,6 +74,9 @@ int cmd_spec(int argc, char **argv)
 			rc = 0;
 		}
 	}
+	/* The spec names the root a container would get; none does, so it goes again. */
+	image_rootfs_release(&ir);
+	image_rootfs_clear(&ir);
 	spec_host_clear(&host);
 	spec_opts_clear(&opts);
 	return rc;

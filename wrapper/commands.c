@@ -10,14 +10,15 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "wrapper/cmd_spec.h"
+#include "wrapper/image_mount.h"
+#include "wrapper/image_store.h"
 #include "wrapper/oci_runtime.h"
 #include "wrapper/port_forward.h"
 #include "wrapper/spec.h"
 
 static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	return cmd_spec(argc, argv);
+	return cmd_spec(ctx->storage, argc, argv);
 }
 
 /* Started by `run -p` with its fds in place (port_forward.h). */
@@ -28,7 +29,7 @@ static int port_forward_adapter(struct wrap_ctx *ctx, int argc, char **argv)
 }
 
 const struct wrap_command wrap_commands[] = {
-	{ "run", cmd_run, "Run COMMAND in a new container from ROOTFS" },
+	{ "run", cmd_run, "Run COMMAND in a new container from ROOTFS or an image" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "logs", cmd_logs, "Show a container's output" },
 	{ "attach", cmd_attach, "Attach to a running container's input and output" },
@@ -39,6 +40,7 @@ const struct wrap_command wrap_commands[] = {
 	{ "rm", cmd_rm, "Remove a container" },
 	{ "inspect", cmd_inspect, "Show a container's state as JSON" },
 	{ "spec", spec_adapter, "Print the OCI config.json that run would use" },
+	{ "image", cmd_image, "Load, list, inspect and remove images" },
 	{ "cleanup", cmd_cleanup, NULL },
 	{ "port-forward", port_forward_adapter, NULL },
 	{ NULL, NULL, NULL },
@@ -192,8 +194,11 @@ int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, 
 		}
 		release_parent_cgroup();
 	}
-	if (force_remove || (st->rm && !st->attached))
+	if (force_remove || (st->rm && !st->attached)) {
+		if (st->image_mount && image_mount_release(st->image_mount, err) < 0)
+			return -1;
 		return state_remove(ctx->root, st, err);
+	}
 	if (was_deleted || !st->deleted)
 		return 0;
 	return state_save(ctx->root, st, err);
@@ -226,7 +231,7 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 
 static void usage(FILE *out)
 {
-	fputs("Usage: ctr-wrap [--root DIR] [--runtime RUNTIME] [--conmon PATH] COMMAND [OPTIONS] ...\n\n"
+	fputs("Usage: ctr-wrap [--root DIR] [--storage DIR] [--runtime RUNTIME] [--conmon PATH] COMMAND [OPTIONS] ...\n\n"
 	      "Commands:\n",
 	      out);
 	for (const struct wrap_command *c = wrap_commands; c->name; c++)
@@ -234,6 +239,7 @@ static void usage(FILE *out)
 			fprintf(out, "  %-9s %s\n", c->name, c->help);
 	fputs("\nGlobal options:\n"
 	      "  --root DIR         state directory (default " STATE_DEFAULT_ROOT ")\n"
+	      "  --storage DIR      image store (default " IMAGE_STORE_DEFAULT ")\n"
 	      "  --runtime RUNTIME  runc, crun or a path (default: the first of runc, crun that works)\n"
 	      "  --conmon PATH      the monitor (default: the one installed with ctr-wrap, or built beside it,\n"
 	      "                     else /usr/bin/conmon)\n"
@@ -249,6 +255,7 @@ int wrap_main(int argc, char **argv)
 	gboolean help = FALSE, version = FALSE;
 	const GOptionEntry entries[] = {
 		{ "root", 0, 0, G_OPTION_ARG_FILENAME, &ctx.root, "State directory", "DIR" },
+		{ "storage", 0, 0, G_OPTION_ARG_FILENAME, &ctx.storage, "Image store", "DIR" },
 		{ "runtime", 0, 0, G_OPTION_ARG_FILENAME, &ctx.runtime_opt, "OCI runtime", "RUNTIME" },
 		{ "conmon", 0, 0, G_OPTION_ARG_FILENAME, &ctx.conmon_opt, "Monitor binary", "PATH" },
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help", NULL },
@@ -291,6 +298,11 @@ int wrap_main(int argc, char **argv)
 		g_free(ctx.root);
 		ctx.root = abs;
 	}
+	{
+		char *abs = g_canonicalize_filename(ctx.storage ? ctx.storage : IMAGE_STORE_DEFAULT, NULL);
+		g_free(ctx.storage);
+		ctx.storage = abs;
+	}
 	ctx.self = g_file_read_link("/proc/self/exe", NULL);
 	if (!ctx.self)
 		ctx.self = g_strdup(argv[0]);
@@ -304,6 +316,7 @@ int wrap_main(int argc, char **argv)
 	g_free(ctx.root);
 	g_free(ctx.runtime_opt);
 	g_free(ctx.conmon_opt);
+	g_free(ctx.storage);
 	g_free(ctx.self);
 	return rc;
 }

@@ -7,7 +7,7 @@
  *	#include "wrapper/commands.h"
  *	int main(int argc, char **argv) { return wrap_main(argc, argv); }
  *
- * wrap_main() parses the global options (--root, --runtime, --conmon, --help,
+ * wrap_main() parses the global options (--root, --storage, --runtime, --conmon, --help,
  * --version) up to the first non-option word, looks that word up in
  * wrap_commands[] and calls its function with argv[0] = the command name.
  * The return value is the process exit code: 0, 125 for ctr-wrap's own
@@ -27,6 +27,7 @@ struct wrap_ctx {
 	char *root;		/* --root, default STATE_DEFAULT_ROOT */
 	char *runtime_opt;	/* --runtime as given, NULL: probe runc then crun */
 	char *conmon_opt;	/* --conmon as given, NULL: beside our binary, then /usr/bin/conmon */
+	char *storage;		/* --storage, default IMAGE_STORE_DEFAULT: the image store */
 	char *self;		/* our own executable (for the monitor's exit command) */
 };
 
@@ -75,6 +76,7 @@ int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_inspect(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_image(struct wrap_ctx *ctx, int argc, char **argv);
 
 /* Shared by run and attach: attach loop + wait for the exit file; returns our exit code. */
 int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock, bool forward_stdin,

@@ -25,6 +25,7 @@ void ctr_state_free(struct ctr_state *st)
 	g_free(st->name);
 	g_free(st->bundle);
 	g_free(st->rootfs);
+	g_free(st->image_mount);
 	g_strfreev(st->command);
 	g_free(st->created);
 	g_free(st->runtime);
@@ -44,6 +45,7 @@ char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
 	json_kv_str(g, "name", st->name);
 	json_kv_str(g, "bundle", st->bundle);
 	json_kv_str(g, "rootfs", st->rootfs);
+	json_kv_str(g, "image_mount", st->image_mount);
 	json_kv_strv(g, "command", st->command);
 	json_kv_str(g, "created", st->created);
 	json_kv_str(g, "runtime", st->runtime);
@@ -114,6 +116,7 @@ struct ctr_state *ctr_state_from_json(const char *text, GError **err)
 	st->name = tree_str(root, "name");
 	st->bundle = tree_str(root, "bundle");
 	st->rootfs = tree_str(root, "rootfs");
+	st->image_mount = tree_str(root, "image_mount");
 	st->command = tree_strv(root, "command");
 	st->created = tree_str(root, "created");
 	st->runtime = tree_str(root, "runtime");

@@ -30,6 +30,7 @@ struct ctr_state {
 	char *name;
 	char *bundle;
 	char *rootfs;
+	char *image_mount;	/* the image mount directory rootfs is in, NULL for a plain directory */
 	char **command;
 	char *created;		/* RFC 3339 */
 	char *runtime;		/* absolute path */
