@@ -367,8 +367,9 @@ def main():
     if "wrapper" in parts:
         # ctr-wrap end to end, driving each monitor as its engine.
         for label, path, is_ref in monitors:
-            run_suite(opts, tally, "wrapper", label, path, False, script="test_wrapper.py",
-                      extra=("--wrapper", os.path.abspath(opts.wrapper)))
+            for script in ("test_wrapper.py", "test_images.py"):
+                run_suite(opts, tally, "wrapper", label, path, False, script=script,
+                          extra=("--wrapper", os.path.abspath(opts.wrapper)))
     tally.note("total %.1fs" % (time.monotonic() - t0))
     c = tally.counts
     print("%d passed, %d failed, %d skipped" % (c["PASS"], c["FAIL"], c["SKIP"]), flush=True)

@@ -191,6 +191,16 @@ static void drop_overlay_xattrs(struct archive_entry *e)
 		keep->pdata[i] = NULL;
 }
 
+/* libarchive's disk errors ("Write failed") with the errno behind them. */
+static int disk_error(GError **err, struct archive *disk, const char *what, const char *path)
+{
+	int e = archive_errno(disk);
+
+	if (e > 0 && !strstr(archive_error_string(disk), g_strerror(e)))
+		return cm_set_error(err, e, "%s %s: %s: %s", what, path, archive_error_string(disk), g_strerror(e));
+	return cm_set_error(err, e, "%s %s: %s", what, path, archive_error_string(disk));
+}
+
 static int copy_data(struct archive *in, struct archive *disk, const char *path, GError **err)
 {
 	for (;;) {
@@ -204,19 +214,21 @@ static int copy_data(struct archive *in, struct archive *disk, const char *path,
 		if (r < ARCHIVE_OK)
 			return cm_set_error(err, EIO, "corrupt layer at %s: %s", path, archive_error_string(in));
 		if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_OK)
-			return cm_set_error(err, archive_errno(disk), "writing %s: %s", path,
-					    archive_error_string(disk));
+			return disk_error(err, disk, "writing", path);
 	}
 }
 
 static int unpack_entry(struct archive *in, struct archive *disk, int root, struct archive_entry *e, GError **err)
 {
-	g_autofree char *path = image_layer_clean_path(archive_entry_pathname(e), err);
+	const char *raw = archive_entry_pathname(e);
+	g_autofree char *path = raw ? image_layer_clean_path(raw, err) : NULL;
 	g_autofree char *dir = NULL;
 	g_autofree char *name = NULL;
 	const char *link = archive_entry_hardlink(e);
 	enum image_whiteout kind;
 
+	if (!raw)
+		return cm_set_error(err, EINVAL, "corrupt layer: an entry without a readable name");
 	if (!path)
 		return -1;
 	kind = image_whiteout_kind(path, &dir, &name);
@@ -236,12 +248,11 @@ static int unpack_entry(struct archive *in, struct archive *disk, int root, stru
 	archive_entry_set_pathname(e, *path ? path : ".");
 	drop_overlay_xattrs(e);
 	if (archive_write_header(disk, e) < ARCHIVE_OK)
-		return cm_set_error(err, archive_errno(disk), "entry %s: %s", *path ? path : ".",
-				    archive_error_string(disk));
+		return disk_error(err, disk, "entry", *path ? path : ".");
 	if (archive_entry_size(e) > 0 && !link && copy_data(in, disk, path, err) < 0)
 		return -1;
 	if (archive_write_finish_entry(disk) < ARCHIVE_OK)
-		return cm_set_error(err, archive_errno(disk), "entry %s: %s", path, archive_error_string(disk));
+		return disk_error(err, disk, "entry", *path ? path : ".");
 	return 0;
 }
 
@@ -280,7 +291,7 @@ static int unpack_stream(struct archive *in, int root, GError **err)
 	}
 	/* Close sets the directories' final modes and times. */
 	if (archive_write_close(disk) < ARCHIVE_OK && rc == 0)
-		rc = cm_set_error(err, archive_errno(disk), "finishing the layer: %s", archive_error_string(disk));
+		rc = disk_error(err, disk, "finishing", "the layer");
 	archive_write_free(disk);
 	return rc;
 }

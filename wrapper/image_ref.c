@@ -34,9 +34,7 @@ int image_source_parse(const char *text, struct image_source_ref *s, GError **er
 		if (!g_str_has_prefix(text, transports[i].prefix))
 			continue;
 		rest = text + strlen(transports[i].prefix);
-		colon = strrchr(rest, ':');
-		if (colon && strchr(colon, '/'))
-			colon = NULL;
+		colon = strchr(rest, ':');
 		s->transport = transports[i].t;
 		s->path = colon ? g_strndup(rest, colon - rest) : g_strdup(rest);
 		s->tag = colon && colon[1] ? g_strdup(colon + 1) : NULL;

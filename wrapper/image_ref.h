@@ -7,7 +7,8 @@
  *   oci-archive:FILE[:TAG]          the same as a tar archive
  *   docker-archive:FILE[:TAG]       what `docker save` / `podman save` write
  *
- * A ':' in a source's path is part of the path unless what follows it has no '/'.
+ * As skopeo reads them, a source's path ends at its first ':' (the rest picks an image: a tag,
+ * or a whole name such as localhost/web:1).
  */
 #pragma once
 
