@@ -4,7 +4,9 @@
 # The option lists follow wrapper/commands.c, wrapper/cmd_*.c and wrapper/spec_opts.c;
 # tests/wrapper/test_wrapper.py (test_docs_consistent) checks them against `ctr-wrap CMD --help`.
 
-_ctr_wrap_commands="run ps logs attach exec stop kill wait rm inspect spec"
+_ctr_wrap_commands="run ps logs attach exec stop kill wait rm inspect spec image"
+_ctr_wrap_image_commands="load ls rm inspect"
+_ctr_wrap_sources="oci: oci-archive: docker-archive:"
 
 # Options shared by run and spec (wrapper/spec_opts.c). Flags take no value.
 _ctr_wrap_spec_flags="--read-only --privileged -t --tty"
@@ -30,18 +32,20 @@ _ctr_wrap_cmd_opts()
 {
 	local f="" a=""
 	case $1 in
-	"") f="-h --help --version"; a="--root --runtime --conmon" ;;
+	"") f="-h --help --version"; a="--root --storage --runtime --conmon" ;;
 	run)
-		f="$_ctr_wrap_spec_flags -d --detach -i --interactive --rm"
-		a="$_ctr_wrap_spec_args --name --detach-keys --log-driver --log-opt -p --publish" ;;
-	spec) f="$_ctr_wrap_spec_flags"; a="$_ctr_wrap_spec_args --id" ;;
+		f="$_ctr_wrap_spec_flags -d --detach -i --interactive --rm -P --publish-all"
+		a="$_ctr_wrap_spec_args --name --detach-keys --log-driver --log-opt -p --publish --entrypoint" ;;
+	spec) f="$_ctr_wrap_spec_flags"; a="$_ctr_wrap_spec_args --id --entrypoint" ;;
 	ps) f="-a --all -q --quiet"; a="--format" ;;
 	logs) f="-f --follow"; a="--tail --since" ;;
 	attach) f="--no-stdin"; a="--detach-keys" ;;
 	exec) f="-t --tty -i --interactive"; a="--detach-keys" ;;
 	stop) a="-t --time" ;;
 	kill) a="-s --signal" ;;
-	rm) f="-f --force" ;;
+	rm | image-rm) f="-f --force" ;;
+	image-load) a="--name" ;;
+	image-ls) f="-q --quiet"; a="--format" ;;
 	esac
 	[ -n "$1" ] && f="$f -h --help"
 	if [ "$2" = FLAGS ]; then echo "$f"; else echo "$a"; fi
@@ -74,6 +78,15 @@ _ctr_wrap_containers()
 	[ -n "$cur" ] && _ctr_wrap_add "$(sed -n 's/^{"Id":"\([0-9a-f]\{12\}\).*$/\1/p' <<<"$json")"
 }
 
+# _ctr_wrap_images: the names of the loaded images; honours --storage.
+_ctr_wrap_images()
+{
+	local -a argv=("$_ctr_wrap_bin")
+	[ -n "$_ctr_wrap_storage" ] && argv+=(--storage "$_ctr_wrap_storage")
+	_ctr_wrap_add "$("${argv[@]}" image ls --format json 2>/dev/null | grep -o '"Names":\[[^]]*\]' |
+		grep -o '"[^"]*"' | grep -v '"Names"' | tr -d '"')"
+}
+
 # _ctr_wrap_files -f|-d
 _ctr_wrap_files()
 {
@@ -89,7 +102,7 @@ _ctr_wrap_value()
 {
 	local up=${cur^^}
 	case $1 in
-	--root) _ctr_wrap_files -d ;;
+	--root | --storage) _ctr_wrap_files -d ;;
 	--runtime) _ctr_wrap_add "runc crun"; _ctr_wrap_files -f ;;
 	--conmon | --env-file) _ctr_wrap_files -f ;;
 	-v | --volume) [[ $cur != *:* ]] && _ctr_wrap_files -f ;;
@@ -148,7 +161,8 @@ _ctr_wrap()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local -a words=("${COMP_WORDS[@]:0:COMP_CWORD}") joined=() pos=()
-	local _ctr_wrap_bin=${COMP_WORDS[0]} _ctr_wrap_root="" cmd="" i w flags args want="" dashdash="" eqopt=""
+	local _ctr_wrap_bin=${COMP_WORDS[0]} _ctr_wrap_root="" _ctr_wrap_storage="" cmd="" i w flags args want=""
+	local dashdash="" eqopt=""
 	COMPREPLY=()
 	# shellcheck disable=SC2088
 	[[ $_ctr_wrap_bin == "~/"* ]] && _ctr_wrap_bin=$HOME/${_ctr_wrap_bin#"~/"}
@@ -186,6 +200,7 @@ _ctr_wrap()
 		w=${words[i]}
 		if [ -n "$want" ]; then
 			[ "$want" = --root ] && [ -z "$cmd" ] && _ctr_wrap_root=$w
+			[ "$want" = --storage ] && [ -z "$cmd" ] && _ctr_wrap_storage=$w
 			want=""
 			continue
 		fi
@@ -193,6 +208,7 @@ _ctr_wrap()
 			case $w in
 			--) [ -n "$cmd" ] && dashdash=1 ;;
 			--root=*) [ -z "$cmd" ] && _ctr_wrap_root=${w#--root=} ;;
+			--storage=*) [ -z "$cmd" ] && _ctr_wrap_storage=${w#--storage=} ;;
 			--*=*) ;;
 			*) [[ " $args " == *" $w "* ]] && want=$w ;;
 			esac
@@ -224,6 +240,8 @@ _ctr_wrap()
 	run | spec)
 		if [ ${#pos[@]} -eq 0 ]; then
 			_ctr_wrap_files -d
+			_ctr_wrap_images
+			_ctr_wrap_add "$_ctr_wrap_sources"
 		else
 			_ctr_wrap_in_rootfs "${pos[0]}"
 		fi ;;
@@ -231,6 +249,18 @@ _ctr_wrap()
 	logs) [ ${#pos[@]} -eq 0 ] && _ctr_wrap_containers ALL ;;
 	stop | kill) _ctr_wrap_containers RUNNING ;;
 	wait | rm | inspect) _ctr_wrap_containers ALL ;;
+	image)
+		# Image commands take their options anywhere.
+		if [ ${#pos[@]} -eq 0 ]; then
+			_ctr_wrap_add "$_ctr_wrap_image_commands"
+		elif [[ $cur == -* ]]; then
+			_ctr_wrap_add "$(_ctr_wrap_cmd_opts "image-${pos[0]}" FLAGS) $(_ctr_wrap_cmd_opts "image-${pos[0]}" ARGS)"
+		else
+			case ${pos[0]} in
+			load) _ctr_wrap_add "$_ctr_wrap_sources"; [[ $cur == *:* ]] && _ctr_wrap_files -f ;;
+			rm | inspect) _ctr_wrap_images ;;
+			esac
+		fi ;;
 	esac
 	return 0
 }

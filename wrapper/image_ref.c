@@ -65,6 +65,8 @@ static gboolean repo_ok(const char *r)
 {
 	g_auto(GStrv) parts = g_strsplit(r, "/", -1);
 
+	if (!*r)
+		return FALSE;
 	for (char **p = parts; *p; p++) {
 		const char *c = *p;
 		gboolean host = p == parts && parts[1] != NULL;
