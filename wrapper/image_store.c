@@ -225,18 +225,30 @@ static char *source_name(const char *ref_name)
 	return image_name_normalize(ref_name, NULL);
 }
 
+static GPtrArray *dir_names(const char *dir, GError **err);
+
+/* We hold the lock: whatever is in tmp/ belongs to an import that died. */
+static int clear_tmp(const char *storage, GError **err)
+{
+	g_autofree char *tmp = g_build_filename(storage, "tmp", NULL);
+	g_autoptr(GPtrArray) left = dir_names(tmp, err);
+
+	for (guint i = 0; left && i < left->len; i++) {
+		g_autofree char *p = g_build_filename(tmp, left->pdata[i], NULL);
+		if (state_rm_rf(p, err) < 0)
+			return -1;
+	}
+	return left ? 0 : -1;
+}
+
 static int import_run(struct import *im, const struct image_source_ref *src, const char *name, GError **err)
 {
 	g_autofree char *tmp = sub(im->storage, "tmp", "load-XXXXXX");
 	g_autofree char *src_dir = NULL;
 	g_autofree char *image_dir = NULL;
 
-	/* We hold the lock: whatever is in tmp/ belongs to an import that died. */
-	{
-		g_autofree char *tmp_root = g_build_filename(im->storage, "tmp", NULL);
-		if (state_rm_rf(tmp_root, err) < 0 || mkdir(tmp_root, 0700) < 0)
-			return err && *err ? -1 : cm_set_errno(err, errno, "mkdir %s", tmp_root);
-	}
+	if (clear_tmp(im->storage, err) < 0)
+		return -1;
 	if (!g_mkdtemp_full(tmp, 0700))
 		return cm_set_errno(err, errno, "mkdir %s", tmp);
 	im->work = g_steal_pointer(&tmp);
