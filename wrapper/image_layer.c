@@ -296,14 +296,12 @@ static int unpack_stream(struct archive *in, int root, GError **err)
 	return rc;
 }
 
-static int check_digest(GChecksum *sum, const char *want, const char *what, char **got_out, GError **err)
+static int check_digest(GChecksum *sum, const char *want, const char *what, GError **err)
 {
 	g_autofree char *got = g_strconcat("sha256:", g_checksum_get_string(sum), NULL);
 
 	if (want && strcmp(got, want) != 0)
 		return cm_set_error(err, EINVAL, "%s digest mismatch: want %s, got %s", what, want, got);
-	if (got_out)
-		*got_out = g_steal_pointer(&got);
 	return 0;
 }
 
@@ -324,8 +322,7 @@ static int drain(struct archive *outer, struct diff_in *d, struct blob_in *b, GE
 	return 0;
 }
 
-static int unpack_here(int blob_fd, int root, const char *digest, const char *diff_id, char **diff_id_out,
-		       GError **err)
+static int unpack_here(int blob_fd, int root, const char *digest, const char *diff_id, GError **err)
 {
 	g_autofree struct blob_in *b = g_new0(struct blob_in, 1);
 	g_autofree struct diff_in *d = g_new0(struct diff_in, 1);
@@ -348,8 +345,8 @@ static int unpack_here(int blob_fd, int root, const char *digest, const char *di
 	else if (archive_read_open(in, d, NULL, diff_read, NULL) < ARCHIVE_OK)
 		cm_set_error(err, EIO, "corrupt layer: %s", archive_error_string(in));
 	else if (unpack_stream(in, root, err) == 0 && drain(outer, d, b, err) == 0 &&
-		 check_digest(b->sum, digest, "layer", NULL, err) == 0 &&
-		 check_digest(d->sum, diff_id, "uncompressed layer (diff id)", diff_id_out, err) == 0)
+		 check_digest(b->sum, digest, "layer", err) == 0 &&
+		 check_digest(d->sum, diff_id, "uncompressed layer (diff id)", err) == 0)
 		rc = 0;
 	archive_read_free(in);
 	archive_read_free(outer);
@@ -358,8 +355,7 @@ static int unpack_here(int blob_fd, int root, const char *digest, const char *di
 	return rc;
 }
 
-int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const char *diff_id, char **diff_id_out,
-		       GError **err)
+int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const char *diff_id, GError **err)
 {
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -372,7 +368,7 @@ int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const c
 	/* libarchive's disk writer works relative to the current directory, which makes its checks ours. */
 	if (fchdir(root) < 0)
 		return cm_set_errno(err, errno, "chdir %s", dir);
-	rc = unpack_here(blob_fd, root, digest, diff_id, diff_id_out, err);
+	rc = unpack_here(blob_fd, root, digest, diff_id, err);
 	if (fchdir(cwd) < 0 && rc == 0)
 		return cm_set_errno(err, errno, "chdir back");
 	return rc;

@@ -13,10 +13,8 @@
 /*
  * Unpack the blob open at blob_fd into dir (existing, empty). digest is the sha256 of the
  * blob's bytes and diff_id that of the uncompressed tar ("sha256:..."; NULL: not checked).
- * *diff_id_out, when not NULL, gets the uncompressed tar's digest.
  */
-int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const char *diff_id, char **diff_id_out,
-		       GError **err);
+int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const char *diff_id, GError **err);
 
 /* Pure parts, public for the tests. */
 

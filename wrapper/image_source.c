@@ -76,7 +76,7 @@ static int extract_archive(const char *file, const char *dir, GError **err)
 	if (fd < 0)
 		return cm_set_errno(err, errno, "%s", file);
 	/* Same checks as a layer; the archive's own digest is not known. */
-	rc = image_layer_unpack(fd, dir, NULL, NULL, NULL, &local);
+	rc = image_layer_unpack(fd, dir, NULL, NULL, &local);
 	if (rc < 0)
 		return cm_set_error(err, cm_error_errno(local), "%s: %s", file, local->message);
 	return 0;

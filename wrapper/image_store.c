@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <fts.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -110,7 +110,7 @@ static int unpack_layers(struct import *im, GError **err)
 		if (mkdir(dir, 0755) < 0)
 			return cm_set_errno(err, errno, "mkdir %s", dir);
 		fd = ij_open_in_root(im->plan.root_fd, b->path, err);
-		if (fd < 0 || image_layer_unpack(fd, dir, b->digest, diff, NULL, err) < 0) {
+		if (fd < 0 || image_layer_unpack(fd, dir, b->digest, diff, err) < 0) {
 			g_prefix_error(err, "layer %u (%s): ", i + 1, b->digest ? b->digest : diff);
 			return -1;
 		}
@@ -119,26 +119,33 @@ static int unpack_layers(struct import *im, GError **err)
 	return 0;
 }
 
-static gint64 tree_size;
-static int add_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* Bytes in regular files under path. */
+static gint64 tree_bytes(const char *path)
 {
-	(void)path;
-	(void)flag;
-	(void)ftw;
-	if (S_ISREG(sb->st_mode))
-		tree_size += sb->st_size;
-	return 0;
+	char *const roots[] = { (char *)path, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	FTSENT *e;
+	gint64 total = 0;
+
+	if (!fts)
+		return 0;
+	while ((e = fts_read(fts)))
+		if (e->fts_info == FTS_F)
+			total += e->fts_statp->st_size;
+	fts_close(fts);
+	return total;
 }
 
 static gint64 layers_size(const char *storage, const char *work, char **diff_ids)
 {
-	tree_size = 0;
+	gint64 total = 0;
+
 	for (char **d = diff_ids; *d; d++) {
 		g_autofree char *in_work = g_build_filename(work, image_digest_hex(*d), NULL);
 		g_autofree char *in_store = image_store_layer_dir(storage, *d);
-		nftw(g_file_test(in_work, G_FILE_TEST_IS_DIR) ? in_work : in_store, add_size, 16, FTW_PHYS);
+		total += tree_bytes(g_file_test(in_work, G_FILE_TEST_IS_DIR) ? in_work : in_store);
 	}
-	return tree_size;
+	return total;
 }
 
 static int write_file(const char *dir, const char *name, const char *text, GError **err)

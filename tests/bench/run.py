@@ -25,6 +25,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import bench_image  # noqa: E402
 LINE = b"x" * 79 + b"\n"
 
 
@@ -627,6 +630,8 @@ def write_report(results, out):
         lines += report_attach(results, o, r)
     if results.get("latency"):
         lines += report_latency(results, results["latency"])
+    if results.get("image"):
+        lines += bench_image.report_image(results["image"])
     if results.get("plot"):
         lines += ["![log throughput](%s)" % os.path.basename(results["plot"]), ""]
     lines += ["## Reading the figures", ""]
@@ -652,7 +657,7 @@ def write_report(results, out):
         f.write("\n".join(lines))
 
 
-SCENARIOS = ("log", "attach", "idle", "idle200", "latency")
+SCENARIOS = ("log", "attach", "idle", "idle200", "latency", "image")
 
 
 def parse_scenarios(text):
@@ -743,6 +748,12 @@ def main():
         results["latency"] = bench_run_latency(monitors["ours"], os.path.abspath(args.wrapper), rootfs,
                                                args.latency_runs)
         print("latency: " + ", ".join("%s %.0f ms" % (k, v * 1000) for k, v in results["latency"].items()))
+    if "image" in scen:
+        results["image"] = i = bench_image.bench_image(monitors["ours"], os.path.abspath(args.wrapper), rootfs,
+                                                       args.runs, timed)
+        print("image: load %.2fs, store %.0f MiB for a %.0f MiB archive; run --rm %.0f ms from the image, %.0f ms"
+              " from the directory" % (i["load_s"], i["store_mib"], i["archive_mib"], i["run_image_s"] * 1000,
+                                       i["run_dir_s"] * 1000))
     png = os.path.join(os.path.dirname(args.out), "perf-log.png")
     if plot(results, png):
         results["plot"] = png
