@@ -197,6 +197,11 @@ def test_image_sources(ctx):
     check_eq(ctx.ok("run", "--rm", "oci-archive:" + uncompressed.oci_archive(ctx.path("plain.tar"), ctx.work)).out,
              "plain\n", "run straight from a source with an uncompressed layer")
     check_eq(ctx.ok("run", "--rm", ctx.rootfs, "/bin/cat", "/etc/hostname").out, "rootfs\n", "a directory still works")
+    # A detached --rm container's root goes with it, through the monitor's exit command.
+    ctx.ok("run", "-d", "--rm", "src:1")
+    check(testlib.wait_for(lambda: not ctx.ps("-a") and not mounts_under(ctx.storage), 20),
+          "detached --rm leaves no container and no mount")
+    check_eq(os.listdir(os.path.join(ctx.storage, "mounts")), [], "no root left after --rm")
     listing = json.loads(ctx.ok("image", "ls", "--format", "json").out)
     check_eq(sorted(i["Id"] for i in listing), sorted([one_id, ociimage.sha256(uncompressed.config_bytes())[7:]]),
              "image ls")
