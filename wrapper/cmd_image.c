@@ -27,13 +27,12 @@ static GOptionContext *sub_context(const char *params, const char *summary, cons
 static int image_load(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autofree char *name = NULL;
-	const GOptionEntry entries[] = {
-		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "Name the image (default: the name the source records)",
-		  "NAME[:TAG]" },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "name", 0, 0, G_OPTION_ARG_STRING, &name,
+					   "Name the image (default: the name the source records)", "NAME[:TAG]" },
+					 { NULL } };
 	g_autoptr(GOptionContext) oc = sub_context(
-		"SOURCE", "Load an image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:TAG].", entries);
+		"SOURCE", "Load an image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:TAG].",
+		entries);
 	struct image_source_ref src = { 0 };
 	g_autofree char *id = NULL;
 	g_autofree char *named = NULL;
@@ -48,8 +47,8 @@ static int image_load(struct wrap_ctx *ctx, int argc, char **argv)
 	}
 	r = image_source_parse(argv[1], &src, &err);
 	if (r > 0)
-		cm_set_error(&err, EINVAL, "image %s: not a source (use oci:DIR, oci-archive:FILE or docker-archive:FILE)",
-			     argv[1]);
+		cm_set_error(&err, EINVAL,
+			     "image %s: not a source (use oci:DIR, oci-archive:FILE or docker-archive:FILE)", argv[1]);
 	if (r != 0 || image_store_load(ctx->storage, &src, argv[1], name, &id, &named, &err) < 0) {
 		image_source_ref_clear(&src);
 		return wrap_fail(err);
@@ -119,11 +118,10 @@ static int image_ls(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autofree char *format = NULL;
 	gboolean quiet = FALSE;
-	const GOptionEntry entries[] = {
-		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the image ids", NULL },
-		{ "format", 0, 0, G_OPTION_ARG_STRING, &format, "json for a JSON array", "FORMAT" },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the image ids", NULL },
+					 { "format", 0, 0, G_OPTION_ARG_STRING, &format, "json for a JSON array",
+					   "FORMAT" },
+					 { NULL } };
 	g_autoptr(GOptionContext) oc = sub_context("", "List the loaded images.", entries);
 	g_autoptr(GPtrArray) ids = NULL;
 	g_autoptr(GError) err = NULL;
@@ -151,8 +149,7 @@ static int image_rm(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	gboolean force = FALSE;
 	const GOptionEntry entries[] = {
-		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Remove it even while containers use it", NULL },
-		{ NULL }
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Remove it even while containers use it", NULL }, { NULL }
 	};
 	g_autoptr(GOptionContext) oc = sub_context("IMAGE...", "Remove images, or one of an image's names.", entries);
 	int rc = 0;
@@ -183,7 +180,8 @@ static int image_inspect(struct wrap_ctx *ctx, int argc, char **argv)
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc < 2) {
-		fprintf(stderr, "ctr-wrap: image inspect needs at least one image: see ctr-wrap image inspect --help\n");
+		fprintf(stderr,
+			"ctr-wrap: image inspect needs at least one image: see ctr-wrap image inspect --help\n");
 		return WRAP_EXIT_ERROR;
 	}
 	for (int i = 1; i < argc; i++) {

@@ -143,8 +143,7 @@ static char **parse_entrypoint(const char *opt, GError **err)
 	return out;
 }
 
-char **image_config_command(const struct image_config *c, const char *entrypoint_opt, char *const *args,
-			    GError **err)
+char **image_config_command(const struct image_config *c, const char *entrypoint_opt, char *const *args, GError **err)
 {
 	g_auto(GStrv) entry = NULL;
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);

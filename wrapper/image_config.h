@@ -8,19 +8,19 @@
 #include <glib.h>
 
 struct image_config {
-	char *architecture;	/* "amd64", ... */
+	char *architecture; /* "amd64", ... */
 	char *os;
 	char *created;
-	char **entrypoint;	/* NULL: none */
+	char **entrypoint; /* NULL: none */
 	char **cmd;
-	char **env;		/* "KEY=VALUE" */
+	char **env; /* "KEY=VALUE" */
 	char *workdir;
 	char *user;
 	char *stop_signal;
-	char **exposed_ports;	/* "80/tcp", sorted */
-	char **label_keys;	/* sorted, label_values in the same order */
+	char **exposed_ports; /* "80/tcp", sorted */
+	char **label_keys;    /* sorted, label_values in the same order */
 	char **label_values;
-	char **diff_ids;	/* rootfs.diff_ids, bottom layer first */
+	char **diff_ids; /* rootfs.diff_ids, bottom layer first */
 };
 
 void image_config_free(struct image_config *c);
@@ -41,8 +41,7 @@ int image_config_check_platform(const struct image_config *c, const char *what, 
  * one program; "" for none) replaces the image's Entrypoint and drops its Cmd; args, when
  * there are any, replace Cmd. NULL and err when that leaves no command.
  */
-char **image_config_command(const struct image_config *c, const char *entrypoint_opt, char *const *args,
-			    GError **err);
+char **image_config_command(const struct image_config *c, const char *entrypoint_opt, char *const *args, GError **err);
 
 /* Put the image's Env under env (a GPtrArray of g_free'd "KEY=VALUE"): a KEY env has wins. */
 void image_config_merge_env(const struct image_config *c, GPtrArray *env);

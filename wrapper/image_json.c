@@ -74,8 +74,8 @@ int ij_open_in_root(int root_fd, const char *rel, GError **err)
 	return fd;
 }
 
-int ij_read_blob(int root_fd, const char *rel, const char *want_digest, gint64 want_size, char **text,
-		 char **digest, GError **err)
+int ij_read_blob(int root_fd, const char *rel, const char *want_digest, gint64 want_size, char **text, char **digest,
+		 GError **err)
 {
 	_cleanup_close_ int fd = ij_open_in_root(root_fd, rel, err);
 	g_autoptr(GString) buf = NULL;

@@ -27,8 +27,8 @@ yajl_val ij_parse(const char *text, const char *what, GError **err);
  * IMAGE_JSON_MAX bytes. want_digest/want_size (NULL/-1: unknown) are checked; the text's
  * own "sha256:..." digest is returned in *digest when digest is not NULL.
  */
-int ij_read_blob(int root_fd, const char *rel, const char *want_digest, gint64 want_size, char **text,
-		 char **digest, GError **err);
+int ij_read_blob(int root_fd, const char *rel, const char *want_digest, gint64 want_size, char **text, char **digest,
+		 GError **err);
 
 /* openat2(root_fd, rel, RESOLVE_IN_ROOT): the file of a source or store, read-only. */
 int ij_open_in_root(int root_fd, const char *rel, GError **err);

@@ -22,10 +22,10 @@ int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const c
 char *image_layer_clean_path(const char *path, GError **err);
 
 enum image_whiteout {
-	IMAGE_WH_NONE,		/* an ordinary entry */
-	IMAGE_WH_FILE,		/* .wh.NAME: NAME is deleted from the layers below */
-	IMAGE_WH_OPAQUE,	/* .wh..wh..opq: the directory hides what the layers below have in it */
-	IMAGE_WH_META,		/* another .wh..wh.* (aufs bookkeeping): skipped */
+	IMAGE_WH_NONE,	 /* an ordinary entry */
+	IMAGE_WH_FILE,	 /* .wh.NAME: NAME is deleted from the layers below */
+	IMAGE_WH_OPAQUE, /* .wh..wh..opq: the directory hides what the layers below have in it */
+	IMAGE_WH_META,	 /* another .wh..wh.* (aufs bookkeeping): skipped */
 };
 
 /* Classify a cleaned path; *dir gets its directory ("" for the top) and *name the deleted name. */

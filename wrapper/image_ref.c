@@ -93,7 +93,8 @@ char *image_name_normalize(const char *text, GError **err)
 
 	if (strlen(text) > MAX_NAME || !repo_ok(repo) || !tag_ok(tag)) {
 		cm_set_error(err, EINVAL,
-			     "invalid image name %s: use NAME[:TAG], NAME of lower-case letters, digits, . _ - /", text);
+			     "invalid image name %s: use NAME[:TAG], NAME of lower-case letters, digits, . _ - /",
+			     text);
 		return NULL;
 	}
 	return g_strdup_printf("%s:%s", repo, tag);

@@ -15,7 +15,7 @@
 #include <glib.h>
 
 enum image_transport {
-	IMAGE_SRC_NONE,		/* not a source: a name, an id or a directory */
+	IMAGE_SRC_NONE, /* not a source: a name, an id or a directory */
 	IMAGE_SRC_OCI_DIR,
 	IMAGE_SRC_OCI_ARCHIVE,
 	IMAGE_SRC_DOCKER_ARCHIVE,
@@ -24,7 +24,7 @@ enum image_transport {
 struct image_source_ref {
 	enum image_transport transport;
 	char *path;
-	char *tag;		/* NULL: the source must hold exactly one image */
+	char *tag; /* NULL: the source must hold exactly one image */
 };
 
 void image_source_ref_clear(struct image_source_ref *s);

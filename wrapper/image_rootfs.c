@@ -12,13 +12,12 @@
 
 void image_rootfs_add_entries(GOptionContext *oc, struct image_rootfs *ir, gboolean publish_all)
 {
-	const GOptionEntry entries[] = {
-		{ "entrypoint", 0, 0, G_OPTION_ARG_STRING, &ir->entrypoint,
-		  "Replace the image's Entrypoint (a program, or a JSON array; \"\" for none)", "CMD" },
-		{ "publish-all", 'P', 0, G_OPTION_ARG_NONE, &ir->publish_all,
-		  "Publish every port the image exposes on a free host port", NULL },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "entrypoint", 0, 0, G_OPTION_ARG_STRING, &ir->entrypoint,
+					   "Replace the image's Entrypoint (a program, or a JSON array; \"\" for none)",
+					   "CMD" },
+					 { "publish-all", 'P', 0, G_OPTION_ARG_NONE, &ir->publish_all,
+					   "Publish every port the image exposes on a free host port", NULL },
+					 { NULL } };
 	GOptionEntry own[G_N_ELEMENTS(entries)];
 
 	memcpy(own, entries, sizeof(entries));
@@ -45,8 +44,8 @@ static char *image_id(const char *storage, const char *arg, GError **err)
 	if (!id && cm_error_errno(err ? *err : NULL) == ENOENT) {
 		g_clear_error(err);
 		cm_set_error(err, ENOENT,
-			     "ROOTFS %s: neither a directory nor an image in %s (see ctr-wrap image ls, image load)", arg,
-			     storage);
+			     "ROOTFS %s: neither a directory nor an image in %s (see ctr-wrap image ls, image load)",
+			     arg, storage);
 	}
 	return id;
 }

@@ -14,10 +14,10 @@
 #include "wrapper/spec_opts.h"
 
 struct image_rootfs {
-	char *entrypoint;	/* --entrypoint as given, NULL when not */
-	gboolean publish_all;	/* -P */
-	char *mount_dir;	/* the image mount, NULL for a directory */
-	char *image;		/* how ROOTFS named the image */
+	char *entrypoint;     /* --entrypoint as given, NULL when not */
+	gboolean publish_all; /* -P */
+	char *mount_dir;      /* the image mount, NULL for a directory */
+	char *image;	      /* how ROOTFS named the image */
 	struct image_config *config;
 };
 

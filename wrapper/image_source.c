@@ -182,7 +182,8 @@ static int add_layers(yajl_val layers, struct image_plan *plan, GError **err)
 		g_autofree char *path = NULL;
 
 		if (!known(mt, layer_types, G_N_ELEMENTS(layer_types)))
-			return cm_set_error(err, EINVAL, "layer %zu has unknown media type %s", i + 1, mt ? mt : "(none)");
+			return cm_set_error(err, EINVAL, "layer %zu has unknown media type %s", i + 1,
+					    mt ? mt : "(none)");
 		if (!(path = blob_path(ij_str(l, "digest"), err)))
 			return -1;
 		b = g_new0(struct image_blob_ref, 1);
@@ -253,7 +254,8 @@ static yajl_val pick_docker(yajl_val list, const char *tag, GError **err)
 		g_auto(GStrv) tags = ij_strv(list->u.array.values[i], "RepoTags");
 		for (char **t = tags; t && *t; t++) {
 			size_t a = strlen(*t), b = strlen(tag);
-			if (strcmp(*t, tag) == 0 || (a > b && g_str_has_suffix(*t, tag) && strchr(":/", (*t)[a - b - 1])))
+			if (strcmp(*t, tag) == 0 ||
+			    (a > b && g_str_has_suffix(*t, tag) && strchr(":/", (*t)[a - b - 1])))
 				return list->u.array.values[i];
 		}
 	}
@@ -303,8 +305,7 @@ static int open_docker(int root, const char *tag, struct image_plan *plan, GErro
 	return docker_entry(root, entry, plan, err);
 }
 
-int image_source_open(const struct image_source_ref *src, const char *work_dir, struct image_plan *plan,
-		      GError **err)
+int image_source_open(const struct image_source_ref *src, const char *work_dir, struct image_plan *plan, GError **err)
 {
 	const char *dir = src->path;
 

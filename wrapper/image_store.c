@@ -63,12 +63,12 @@ char *image_store_layer_dir(const char *storage, const char *diff_id)
 
 struct import {
 	const char *storage;
-	char *work;		/* STORAGE/tmp/load-XXXXXX */
+	char *work; /* STORAGE/tmp/load-XXXXXX */
 	struct image_plan plan;
 	struct image_config *config;
 	char *id;
-	char *name;		/* what the image is called after the import, NULL: nothing */
-	GPtrArray *new_layers;	/* hex of the layers this import unpacked, in work/ */
+	char *name;	       /* what the image is called after the import, NULL: nothing */
+	GPtrArray *new_layers; /* hex of the layers this import unpacked, in work/ */
 };
 
 static void import_clear(struct import *im)

@@ -87,7 +87,7 @@ static void test_digests(void)
 static void test_clean_path(void)
 {
 	static const char *const ok[][2] = {
-		{ "./bin/sh", "bin/sh" }, { "bin//sh", "bin/sh" }, { ".", "" }, { "./", "" },
+		{ "./bin/sh", "bin/sh" }, { "bin//sh", "bin/sh" },  { ".", "" }, { "./", "" },
 		{ "a/./b/", "a/b" },	  { "..a/b..", "..a/b.." },
 	};
 	static const char *const bad[] = { "/etc/passwd", "../x", "a/../../x", "a/..", "./../x" };
@@ -111,14 +111,10 @@ static void test_whiteouts(void)
 		enum image_whiteout kind;
 		const char *dir, *name;
 	} cases[] = {
-		{ "etc/passwd", IMAGE_WH_NONE, NULL, NULL },
-		{ "etc/.wh.passwd", IMAGE_WH_FILE, "etc", "passwd" },
-		{ ".wh.top", IMAGE_WH_FILE, "", "top" },
-		{ "a/b/.wh..wh..opq", IMAGE_WH_OPAQUE, "a/b", NULL },
-		{ "a/.wh..wh.plnk", IMAGE_WH_META, "a", NULL },
-		{ "a/.wh.", IMAGE_WH_META, "a", NULL },
-		{ "a/.wh..", IMAGE_WH_META, "a", NULL },
-		{ "a/x.wh.y", IMAGE_WH_NONE, NULL, NULL },
+		{ "etc/passwd", IMAGE_WH_NONE, NULL, NULL },	{ "etc/.wh.passwd", IMAGE_WH_FILE, "etc", "passwd" },
+		{ ".wh.top", IMAGE_WH_FILE, "", "top" },	{ "a/b/.wh..wh..opq", IMAGE_WH_OPAQUE, "a/b", NULL },
+		{ "a/.wh..wh.plnk", IMAGE_WH_META, "a", NULL }, { "a/.wh.", IMAGE_WH_META, "a", NULL },
+		{ "a/.wh..", IMAGE_WH_META, "a", NULL },	{ "a/x.wh.y", IMAGE_WH_NONE, NULL, NULL },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
