@@ -124,7 +124,8 @@ int exit_run_command(const struct cli_opts *o, const char *oom_score_adj)
 		return 0;
 	}
 	int result = exit_status_from_wait(wstatus);
+	/* Routine (a cleanup racing `rm -f`); conmon says nothing, its exit status tells. */
 	if (result != 0)
-		diag_warn("exit command %s failed with status %d", o->exit_command, result);
+		diag_debug("exit command %s failed with status %d", o->exit_command, result);
 	return result;
 }

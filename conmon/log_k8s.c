@@ -525,7 +525,7 @@ void k8s_log_close(struct k8s_log *l)
 	if (!l->no_sync && l->regular && fsync(l->fd) < 0)
 		diag_warn("Failed to sync log file %s before exit: %s", l->path, g_strerror(errno));
 	if (l->stats.dropped_records > 0)
-		diag_info("log file %s: %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT " bytes) dropped", l->path,
+		diag_warn("log file %s: %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT " bytes) dropped", l->path,
 			  l->stats.dropped_records, l->stats.dropped_bytes);
 	close(l->fd);
 	g_free(l->out);

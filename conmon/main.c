@@ -299,7 +299,7 @@ static gboolean on_timeout(gpointer data)
 	struct monitor *m = data;
 	m->timeout_source = 0;
 	m->timed_out = true;
-	diag_warn("timed out after %d seconds, killing container %d", m->opts.timeout, m->container_pid);
+	diag_info("timed out after %d seconds, killing container %d", m->opts.timeout, m->container_pid);
 	/* The whole process group, unless that group is ours. */
 	pid_t pgid = getpgid(m->container_pid);
 	if (pgid > 1 && pgid != getpgrp())

@@ -149,7 +149,10 @@ static bool send_host(struct notify_proxy *p, const char *msg)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		return false;
-	if (n < 0)
+	/* Refused or missing: the host's listener (the engine, systemd) is gone, nobody to tell. */
+	if (n < 0 && (errno == ECONNREFUSED || errno == ENOENT))
+		diag_debug("notify message not sent, the host socket is gone: %s", g_strerror(errno));
+	else if (n < 0)
 		diag_warn("Failed to send notify message to the host: %s", g_strerror(errno));
 	return true;
 }

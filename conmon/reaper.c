@@ -162,7 +162,7 @@ static gboolean on_pidfd(int fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	if (got < 0) {
-		diag_warn("process %d exited but is not our child: its exit status is unknown, using 0", pid);
+		diag_info("process %d exited but is not our child: its exit status is unknown, using 0", pid);
 		wstatus = 0;
 	}
 	reaper_exit_fn fn = w->fn;

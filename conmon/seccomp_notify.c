@@ -303,7 +303,10 @@ static bool conn_read(struct conn *c)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n < 0) {
-			diag_warn("Failed to read from the seccomp notify socket: %s", g_strerror(errno));
+			if (errno == ECONNRESET)
+				diag_debug("seccomp notify: the runtime hung up");
+			else
+				diag_warn("Failed to read from the seccomp notify socket: %s", g_strerror(errno));
 			return true;
 		}
 		/* The state names one fd, "seccompFd"; nothing else is expected. */

@@ -55,7 +55,7 @@ static void clear_source(guint *id)
 static void fail(struct stdin_sink *s, int errnum)
 {
 	if (errnum == EPIPE || errnum == EIO)
-		diag_warn("container stdin is closed, dropping %zu bytes of input", pending(s));
+		diag_debug("container stdin is closed, dropping %zu bytes of input", pending(s));
 	else
 		diag_warn("write to container stdin failed, dropping %zu bytes of input: %s", pending(s),
 			  g_strerror(errnum));

@@ -83,9 +83,12 @@ void sync_send(int *fd, const char *key, int data, const char *message)
 	/* One write: the engine's end is a SOCK_SEQPACKET and reads one message per line. */
 	if (cm_write_all(*fd, line, strlen(line), SYNC_WRITE_TIMEOUT_MS) == 0)
 		return;
-	diag_warn("unable to send on the sync pipe: %s", g_strerror(errno));
+	/* The engine hung up (podman 5 does before an exec's exit status): normal, as in conmon >= 2.1.8. */
 	if (errno == EPIPE || errno == ECONNRESET) {
+		diag_debug("engine closed the sync pipe");
 		close(*fd);
 		*fd = -1;
+		return;
 	}
+	diag_warn("unable to send on the sync pipe: %s", g_strerror(errno));
 }
