@@ -22,6 +22,9 @@ BUILD   ?= build
 # Where the binaries land: the default build puts them beside their sources.
 CONMON_BIN ?= conmon/conmon
 WRAP_BIN   ?= wrapper/ctr-wrap
+# The monitor is installed as ctr-wrap/conmon; its page (docs/man/conmon.8) as
+# ctr-wrap-conmon(8), since the conmon package owns conmon(8).
+MONITOR_MAN := ctr-wrap-conmon.8
 
 PKG_CONMON := glib-2.0
 PKG_WRAP   := glib-2.0 yajl libseccomp libcap libarchive
@@ -130,12 +133,14 @@ install: $(CONMON_BIN) $(WRAP_BIN)
 	install -D -m 0755 $(CONMON_BIN) $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon
 	install -D -m 0755 $(WRAP_BIN) $(DESTDIR)$(BINDIR)/ctr-wrap
 	@if [ -f docs/man/ctr-wrap.1 ]; then install -D -m 0644 docs/man/ctr-wrap.1 $(DESTDIR)$(MANDIR)/man1/ctr-wrap.1; fi
+	install -D -m 0644 docs/man/conmon.8 $(DESTDIR)$(MANDIR)/man8/$(MONITOR_MAN)
 	@if [ -f docs/ctr-wrap.bash ]; then install -D -m 0644 docs/ctr-wrap.bash \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/ctr-wrap/conmon $(DESTDIR)$(BINDIR)/ctr-wrap \
-		$(DESTDIR)$(MANDIR)/man1/ctr-wrap.1 $(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap
+		$(DESTDIR)$(MANDIR)/man1/ctr-wrap.1 $(DESTDIR)$(MANDIR)/man8/$(MONITOR_MAN) \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/ctr-wrap
 	rmdir $(DESTDIR)$(LIBEXECDIR)/ctr-wrap 2>/dev/null || true
 
 DIST_NAME := ctr-wrap-$(VERSION)
