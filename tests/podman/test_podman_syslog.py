@@ -148,10 +148,10 @@ def dbg(ctx, *args, **kw):
     return ctx.podman_ok("--log-level", "debug", *args, **kw)
 
 
-@test(improvement="conmon 2.1.6 logs an error for every exec whose engine closed the sync pipe "
-                  "(2.1.8 and later close it quietly, as we do)")
+@test(upstream="2.1.8")
 def test_syslog_quiet_session(ctx):
-    """run -d, exec (plain, with input), attach and a detaching client, run --rm, stop, rm: no warning."""
+    """run -d, exec (plain, with input), attach and a detaching client, run --rm, stop, rm: no warning.
+    2.1.6 logs an error for every exec whose engine closed the sync pipe; 2.1.8+ closes it quietly."""
     main, once, piped = ctx.name(), ctx.name(), ctx.name()
     with SyslogCapture() as cap:
         dbg(ctx, "run", "-d", "--name", main, "--cidfile", cidfile(ctx, main), *ctx.run_args(),
@@ -186,8 +186,8 @@ def test_syslog_quiet_session(ctx):
             len(warnings), " | ".join(warnings[:4])))
 
 
-@test(improvement="conmon 2.1.6 warns once per record ('failed to flush buffer to log', 1000 lines "
-                  "for 2000 records) and never says why")
+@test(improvement="on a full disk conmon 2.1.6 warns for every record (hundreds of 'failed to flush "
+                  "buffer to log' lines) and never says why; ours warns once, with the cause")
 def test_syslog_log_enospc(ctx):
     """The container log's filesystem fills up: a warning that names the container and the cause."""
     full = os.path.join(ctx.store.base, "full")
