@@ -200,6 +200,13 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 		enum ctr_status s;
 
 		st = wrap_lookup(ctx, argv[i], &err);
+		if (!st && force && cm_error_errno(err) != ENOENT) {
+			g_clear_error(&err);
+			if (wrap_remove_broken(ctx, argv[i], &err) == 0) {
+				printf("%s\n", argv[i]);
+				continue;
+			}
+		}
 		if (!st) {
 			rc = wrap_fail(err);
 			continue;

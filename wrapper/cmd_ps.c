@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `ctr-wrap ps`: list containers. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "wrapper/commands.h"
+#include "wrapper/json_out.h"
 
 static char *ago(const char *created)
 {
@@ -47,6 +50,28 @@ static char *short_command(char **cmd)
 	return g_strdup_printf("%.17s...", full);
 }
 
+/* A container whose state.json cannot be read: listed so that it can be removed (rm -f). */
+static void print_broken(const char *id, const GError *why, bool as_json, bool quiet, GString *json)
+{
+	if (as_json) {
+		yajl_gen g = yajl_gen_alloc(NULL);
+		g_autofree char *obj = NULL;
+
+		yajl_gen_map_open(g);
+		json_kv_str(g, "Id", id);
+		json_kv_str(g, "State", "broken");
+		json_kv_str(g, "Error", why->message);
+		yajl_gen_map_close(g);
+		obj = json_finish(g);
+		g_string_append_printf(json, "%s%s", json->len > 1 ? ",\n" : "\n", obj);
+	} else if (quiet) {
+		printf("%.12s\n", id);
+	} else {
+		printf("%.12s  %-20s  %-20s  %-16s  %-22s  %s\n", id, "?", "?", "?", "Broken (rm -f removes it)",
+		       why->message);
+	}
+}
+
 int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autoptr(GOptionContext) oc = wrap_option_context("", "List containers (running ones unless -a).");
@@ -82,13 +107,17 @@ int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv)
 		printf("%-12s  %-20s  %-20s  %-16s  %-22s  %s\n", "CONTAINER ID", "NAME", "COMMAND", "CREATED",
 		       "STATUS", "PORTS");
 	for (guint i = 0; i < ids->len; i++) {
-		g_autoptr(ctr_state) st = state_load(ctx->root, ids->pdata[i], NULL);
+		g_autoptr(GError) why = NULL;
+		g_autoptr(ctr_state) st = state_load(ctx->root, ids->pdata[i], &why);
 		g_autofree char *created = NULL, *status = NULL, *cmd = NULL, *ports = NULL;
 		enum ctr_status s;
 		int code = -1;
 
-		if (!st)
+		if (!st) {
+			if (all && cm_error_errno(why) != ENOENT)
+				print_broken(ids->pdata[i], why, as_json, quiet, json);
 			continue;
+		}
 		s = state_status(ctx->root, st, &code);
 		if (!all && s != CTR_RUNNING)
 			continue;

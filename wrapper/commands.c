@@ -2,13 +2,16 @@
 #include "wrapper/commands.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/safe_open.h"
 #include "wrapper/cmd_spec.h"
 #include "wrapper/image_mount.h"
 #include "wrapper/image_store.h"
@@ -109,14 +112,23 @@ char *wrap_runtime(struct wrap_ctx *ctx, GError **err)
 	}
 	/* Probing costs a runtime start (~20 ms): remember the answer under --root. */
 	g_autofree char *cache = g_build_filename(ctx->root, "default-runtime", NULL);
-	g_autofree char *cached = NULL;
-	if (g_file_get_contents(cache, &cached, NULL, NULL) && g_path_is_absolute(cached) && access(cached, X_OK) == 0)
+	g_autoptr(GError) local = NULL;
+	g_autofree char *cached = state_read_trusted(cache, PATH_MAX, &local);
+	/* We would exec what it names as root: one that others could have written is an error, not a cache miss. */
+	if (!cached && cm_error_errno(local) != ENOENT) {
+		g_propagate_error(err, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (cached && g_path_is_absolute(cached) && access(cached, X_OK) == 0)
 		return g_steal_pointer(&cached);
 	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
 		g_autofree char *p = find_program(candidates[i]);
 		if (p && runtime_works(p)) {
-			if (g_mkdir_with_parents(ctx->root, 0700) == 0)
-				g_file_set_contents(cache, p, -1, NULL);
+			if (g_mkdir_with_parents(ctx->root, 0700) == 0 &&
+			    cm_write_file_atomic(cache, p, strlen(p), 0600, false, &local) < 0) {
+				g_debug("%s", local->message);
+				g_clear_error(&local);
+			}
 			return g_steal_pointer(&p);
 		}
 	}
@@ -149,6 +161,27 @@ char *wrap_conmon(struct wrap_ctx *ctx, GError **err)
 		return g_strdup("/usr/bin/conmon");
 	cm_set_error(err, ENOENT, "no monitor found (install conmon or pass --conmon PATH)");
 	return NULL;
+}
+
+int wrap_remove_broken(struct wrap_ctx *ctx, const char *ref, GError **err)
+{
+	g_autofree char *id = state_resolve(ctx->root, ref, err);
+	g_autofree char *rt_root = state_runtime_root(ctx->root);
+	g_autofree char *runtime = NULL;
+	g_autoptr(GError) local = NULL;
+	_cleanup_close_ int lock = -1;
+
+	if (!id)
+		return -1;
+	lock = state_lock_ctr(ctx->root, id, NULL);
+	/* Without a state we do not know its runtime: the default one is the best guess. */
+	runtime = wrap_runtime(ctx, &local);
+	if (runtime) {
+		const char *del[] = { "delete", "--force", id, NULL };
+		if (oci_runtime_call(runtime, rt_root, del, NULL, &local) < 0)
+			g_debug("%s", local->message);
+	}
+	return state_remove_broken(ctx->root, id, err);
 }
 
 struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err)
@@ -306,6 +339,8 @@ int wrap_main(int argc, char **argv)
 	ctx.self = g_file_read_link("/proc/self/exe", NULL);
 	if (!ctx.self)
 		ctx.self = g_strdup(argv[0]);
+	/* Our own files (state, cache, bundles) are for root alone, whatever the caller's umask. */
+	umask(077);
 	/* A closed reader of our output must not kill us before we clean up. */
 	signal(SIGPIPE, SIG_IGN);
 	{

@@ -56,6 +56,8 @@ GOptionContext *wrap_option_context(const char *params, const char *summary);
 char *wrap_runtime(struct wrap_ctx *ctx, GError **err);
 /* The monitor binary to use. */
 char *wrap_conmon(struct wrap_ctx *ctx, GError **err);
+/* `rm -f` of a container whose state.json is broken: runtime delete -f, then its directory and names. */
+int wrap_remove_broken(struct wrap_ctx *ctx, const char *ref, GError **err);
 /* Resolve REF (name, id, id prefix) and load its state. */
 struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err);
 /* `runtime delete [-f] ID`, then remove the state when st->rm or force_remove. Idempotent. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,14 +24,18 @@ static bool parse_u32(const char *s, guint32 *out)
 	return true;
 }
 
-/* Read ROOTFS/path without letting symlinks in the image escape to the host's files. */
+/*
+ * Read ROOTFS/path without letting symlinks in the image escape to the host's
+ * files. The container may own its rootfs: a FIFO there must not block us
+ * (non-blocking open, regular files only) nor a huge sparse file exhaust us.
+ */
 static int read_rootfs_file(const char *rootfs, const char *path, char **contents, GError **err)
 {
 	_cleanup_close_ int dirfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, .resolve = RESOLVE_IN_ROOT };
 	_cleanup_close_ int fd = -1;
-	g_autoptr(GString) buf = g_string_new(NULL);
-	char chunk[4096];
+	g_autofree char *buf = NULL;
+	struct stat sb;
 	ssize_t n;
 
 	if (dirfd < 0) {
@@ -39,18 +44,24 @@ static int read_rootfs_file(const char *rootfs, const char *path, char **content
 	}
 	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		cm_set_errno(err, errno, "open %s/%s", rootfs, path);
-		return -1;
-	}
-	while ((n = cm_read(fd, chunk, sizeof(chunk))) > 0)
-		g_string_append_len(buf, chunk, n);
-	if (n < 0) {
-		cm_set_errno(err, errno, "read %s/%s", rootfs, path);
-		return -1;
-	}
-	*contents = g_string_free(g_steal_pointer(&buf), FALSE);
+		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return cm_set_errno(err, errno, "open %s/%s", rootfs, path);
+	if (fstat(fd, &sb) < 0)
+		return cm_set_errno(err, errno, "stat %s/%s", rootfs, path);
+	if (!S_ISREG(sb.st_mode))
+		return cm_set_error(err, EINVAL, "%s/%s is not a regular file", rootfs, path);
+	if (sb.st_size > ROOTFS_USER_DB_MAX)
+		return cm_set_error(err, EFBIG, "%s/%s is larger than %d bytes", rootfs, path, ROOTFS_USER_DB_MAX);
+	/* One byte more than its size tells a file that grew since the fstat. */
+	buf = g_malloc((gsize)sb.st_size + 2);
+	n = cm_read_full(fd, buf, (size_t)sb.st_size + 1);
+	if (n < 0)
+		return cm_set_errno(err, errno, "read %s/%s", rootfs, path);
+	if (n > sb.st_size)
+		return cm_set_error(err, EAGAIN, "%s/%s changed while it was read", rootfs, path);
+	buf[n] = '\0';
+	*contents = g_steal_pointer(&buf);
 	return 0;
 }
 

@@ -5,9 +5,13 @@
 #include <glib.h>
 #include <sys/types.h>
 
+/* The image's /etc/passwd and /etc/group are refused beyond this size. */
+#define ROOTFS_USER_DB_MAX (16 * 1024 * 1024)
+
 /*
  * "UID[:GID]" or "NAME[:GROUP]" against ROOTFS/etc/passwd and ROOTFS/etc/group,
- * read without following links out of ROOTFS. Without an explicit group the
+ * read without following links out of ROOTFS (regular files only, at most
+ * ROOTFS_USER_DB_MAX bytes). Without an explicit group the
  * groups that list the user are appended to additional_gids.
  */
 int rootfs_user_parse(const char *spec, const char *rootfs, uid_t *uid, gid_t *gid, GArray *additional_gids,

@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "common/safe_open.h"
 #include "wrapper/json_out.h"
 
 void ctr_state_free(struct ctr_state *st)
@@ -179,10 +180,10 @@ int state_init_root(const char *root, GError **err)
 
 static int lock_file(const char *path, int flags, GError **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | flags, 0600);
+	_cleanup_close_ int fd = cm_open_safe(path, O_RDWR | flags, 0600, CM_OPEN_REGULAR, err);
 
 	if (fd < 0)
-		return cm_set_errno(err, errno, "open %s", path);
+		return -1;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR)
 			return cm_set_errno(err, errno, "lock %s", path);
@@ -213,13 +214,46 @@ static int write_state_file(const char *root, const struct ctr_state *st, GError
 {
 	g_autofree char *path = g_build_filename(root, st->id, "state.json", NULL);
 	g_autofree char *json = ctr_state_to_json(st, true);
-	g_autoptr(GError) local = NULL;
 
-	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
-		cm_set_error(err, EIO, "%s", local->message);
-		return -1;
-	}
+	return cm_write_file_atomic(path, json, strlen(json), 0600, false, err);
+}
+
+/* Only root (or whoever runs us) may have written what we act on as root. */
+static int check_trusted(const char *path, const struct stat *sb, GError **err)
+{
+	if (sb->st_uid != 0 && sb->st_uid != geteuid())
+		return cm_set_error(err, EPERM, "refusing %s: it is owned by uid %u, not root (remove it if it is not yours)",
+				    path, (unsigned)sb->st_uid);
+	if (!S_ISLNK(sb->st_mode) && (sb->st_mode & (S_IWGRP | S_IWOTH)))
+		return cm_set_error(err, EPERM, "refusing %s: it is writable by group or others (mode %04o; chmod go-w it)",
+				    path, (unsigned)(sb->st_mode & 07777));
 	return 0;
+}
+
+char *state_read_trusted(const char *path, size_t max, GError **err)
+{
+	_cleanup_close_ int fd = cm_open_safe(path, O_RDONLY, 0, CM_OPEN_REGULAR, err);
+	g_autofree char *buf = NULL;
+	struct stat sb;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0)
+		return cm_set_errno(err, errno, "stat %s", path), NULL;
+	if (check_trusted(path, &sb, err) < 0)
+		return NULL;
+	if ((guint64)sb.st_size > max)
+		return cm_set_error(err, EFBIG, "refusing %s: larger than %zu bytes", path, max), NULL;
+	/* One byte more than allowed tells a file that grew since the fstat. */
+	buf = g_malloc(max + 2);
+	n = cm_read_full(fd, buf, max + 1);
+	if (n < 0)
+		return cm_set_errno(err, errno, "read %s", path), NULL;
+	if ((size_t)n > max)
+		return cm_set_error(err, EFBIG, "refusing %s: larger than %zu bytes", path, max), NULL;
+	buf[n] = '\0';
+	return g_steal_pointer(&buf);
 }
 
 static char *name_link(const char *root, const char *name)
@@ -245,6 +279,7 @@ int state_create(const char *root, const struct ctr_state *st, GError **err)
 	g_autofree char *exits = state_exit_dir(root, st->id);
 	g_autofree char *lockf = g_build_filename(dir, "lock", NULL);
 	_cleanup_close_ int lock = -1;
+	_cleanup_close_ int lock_fd = -1;
 
 	if (!name_valid(st->name))
 		return cm_set_error(err, EINVAL,
@@ -263,7 +298,8 @@ int state_create(const char *root, const struct ctr_state *st, GError **err)
 		}
 		return cm_set_errno(err, errno, "symlink %s", link);
 	}
-	if (mkdir(dir, 0700) < 0 || mkdir(exits, 0700) < 0 || !g_file_set_contents(lockf, "", 0, NULL)) {
+	if (mkdir(dir, 0700) < 0 || mkdir(exits, 0700) < 0 ||
+	    (lock_fd = cm_open_safe(lockf, O_WRONLY | O_CREAT | O_EXCL, 0600, 0, NULL)) < 0) {
 		int e = errno;
 		unlink(link);
 		state_rm_rf(dir, NULL);
@@ -288,12 +324,12 @@ struct ctr_state *state_load(const char *root, const char *id, GError **err)
 	g_autofree char *text = NULL;
 	g_autoptr(GError) local = NULL;
 
-	if (!g_file_get_contents(path, &text, NULL, &local)) {
-		bool noent = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-		if (noent)
+	text = state_read_trusted(path, STATE_JSON_MAX, &local);
+	if (!text) {
+		if (cm_error_errno(local) == ENOENT)
 			cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", id);
 		else
-			cm_set_error(err, EIO, "%s", local->message);
+			g_propagate_error(err, g_steal_pointer(&local));
 		return NULL;
 	}
 	return ctr_state_from_json(text, err);
@@ -311,6 +347,27 @@ static bool is_hex_id(const char *s)
 	return true;
 }
 
+/* The id a name link points to; NULL without error when there is none. */
+static char *read_name_link(const char *root, const char *link, GError **err)
+{
+	g_autofree char *names = g_build_filename(root, "names", NULL);
+	g_autofree char *target = NULL;
+	struct stat sb;
+
+	if (lstat(link, &sb) < 0)
+		return NULL;
+	if (check_trusted(link, &sb, err) < 0)
+		return NULL;
+	if (stat(names, &sb) < 0)
+		return cm_set_errno(err, errno, "stat %s", names), NULL;
+	if (check_trusted(names, &sb, err) < 0)
+		return NULL;
+	target = g_file_read_link(link, NULL);
+	if (!target || strlen(target) != 64 || !is_hex_id(target))
+		return cm_set_error(err, EINVAL, "refusing %s: it does not point to a container id", link), NULL;
+	return g_steal_pointer(&target);
+}
+
 char *state_resolve(const char *root, const char *ref, GError **err)
 {
 	g_autofree char *link = NULL;
@@ -320,8 +377,8 @@ char *state_resolve(const char *root, const char *ref, GError **err)
 	if (!ref[0] || strchr(ref, '/'))
 		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", ref), NULL;
 	link = name_link(root, ref);
-	found = g_file_read_link(link, NULL);
-	if (found)
+	found = read_name_link(root, link, err);
+	if (found || (err && *err))
 		return found;
 	if (!is_hex_id(ref))
 		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", ref), NULL;
@@ -366,16 +423,18 @@ GPtrArray *state_list(const char *root, GError **err)
 	}
 	while ((de = readdir(d))) {
 		g_autoptr(ctr_state) st = NULL;
+		g_autoptr(GError) local = NULL;
 		char *id;
 
 		if (strlen(de->d_name) != 64 || !is_hex_id(de->d_name))
 			continue;
-		st = state_load(root, de->d_name, NULL);
-		if (!st)
+		st = state_load(root, de->d_name, &local);
+		/* No state.json yet (or any more): being created or removed. Broken ones are listed. */
+		if (!st && cm_error_errno(local) == ENOENT)
 			continue;
 		id = g_strdup(de->d_name);
 		g_ptr_array_add(ids, id);
-		g_hash_table_insert(created, id, g_strdup(st->created ? st->created : ""));
+		g_hash_table_insert(created, id, g_strdup(st && st->created ? st->created : ""));
 	}
 	closedir(d);
 	g_ptr_array_sort_with_data(ids, cmp_created, created);
@@ -418,12 +477,35 @@ int state_remove(const char *root, const struct ctr_state *st, GError **err)
 	return state_rm_rf(dir, err);
 }
 
+int state_remove_broken(const char *root, const char *id, GError **err)
+{
+	g_autofree char *names = g_build_filename(root, "names", NULL);
+	g_autofree char *dir = state_ctr_dir(root, id);
+	_cleanup_close_ int lock = state_lock_root(root, err);
+	g_autoptr(GDir) d = NULL;
+	const char *name;
+
+	if (lock < 0)
+		return -1;
+	d = g_dir_open(names, 0, NULL);
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *link = g_build_filename(names, name, NULL);
+		g_autofree char *target = g_file_read_link(link, NULL);
+
+		if (target && strcmp(target, id) == 0 && unlink(link) < 0 && errno != ENOENT)
+			return cm_set_errno(err, errno, "unlink %s", link);
+	}
+	return state_rm_rf(dir, err);
+}
+
 bool state_read_exit(const char *root, const char *id, int *code)
 {
 	g_autofree char *path = state_exit_file(root, id);
 	g_autofree char *text = NULL;
 
-	if (!g_file_get_contents(path, &text, NULL, NULL))
+	/* The exit file is the monitor's: a FIFO or a huge file planted there must not stop us. */
+	text = cm_read_file_safe(path, 64, NULL, NULL);
+	if (!text)
 		return false;
 	g_strstrip(text);
 	if (!cm_parse_int(text, code))

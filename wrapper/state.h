@@ -78,8 +78,19 @@ struct ctr_state *state_load(const char *root, const char *id, GError **err);
 /* NAME, full ID or a unique ID prefix -> ID. Unknown: ENOENT "no such container X (see ctr-wrap ps -a)". */
 char *state_resolve(const char *root, const char *ref, GError **err);
 
-/* Every container's ID, oldest first. */
+/* Every container's ID, oldest first; those with a broken state.json first of all. */
 GPtrArray *state_list(const char *root, GError **err);
+
+/*
+ * The contents of a regular file only root (or our own uid) can have written:
+ * owned by root or us, not group/world writable, no symlink, at most max
+ * bytes. Anything else fails with EPERM/ELOOP/EINVAL/EFBIG and a clear message.
+ */
+char *state_read_trusted(const char *path, size_t max, GError **err);
+#define STATE_JSON_MAX (1024 * 1024)
+
+/* A container whose state.json cannot be read: drop every name link to id and ROOT/ID. */
+int state_remove_broken(const char *root, const char *id, GError **err);
 
 /* Drop the name link and the whole ROOT/ID directory. */
 int state_remove(const char *root, const struct ctr_state *st, GError **err);

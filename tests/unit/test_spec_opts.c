@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wrapper/rootfs_user.h"
@@ -192,6 +193,42 @@ static void test_user(void)
 	g_assert_cmpuint(uid, ==, 7);
 	g_assert_cmpuint(gid, ==, 8);
 	g_assert_cmpuint(gids->len, ==, 0);
+	rm_rf(root);
+}
+
+/* The container owns its rootfs: a FIFO or a huge sparse file as /etc/passwd gives an error at once. */
+static void test_user_hostile_db(void)
+{
+	g_autofree char *root = fake_rootfs();
+	g_autofree char *passwd = g_build_filename(root, "etc", "passwd", NULL);
+	g_autofree char *group = g_build_filename(root, "etc", "group", NULL);
+	g_autoptr(GArray) gids = g_array_new(FALSE, FALSE, sizeof(gid_t));
+	g_autoptr(GError) err = NULL;
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	g_assert_cmpint(unlink(passwd), ==, 0);
+	g_assert_cmpint(mkfifo(passwd, 0644), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("user", root, &uid, &gid, gids, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "not a regular file"));
+	g_clear_error(&err);
+
+	g_assert_cmpint(unlink(passwd), ==, 0);
+	fd = open(passwd, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, (off_t)3 << 30), ==, 0);
+	close(fd);
+	g_assert_cmpint(rootfs_user_parse("user", root, &uid, &gid, gids, &err), ==, -1);
+	g_assert_cmpint(err->code, ==, EFBIG);
+	g_clear_error(&err);
+
+	/* The group file too, reached once passwd is sound. */
+	write_file(root, "etc/passwd", "user:x:1000:1000::/:/bin/sh\n");
+	g_assert_cmpint(unlink(group), ==, 0);
+	g_assert_cmpint(mkfifo(group, 0644), ==, 0);
+	g_assert_cmpint(rootfs_user_parse("user", root, &uid, &gid, gids, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "not a regular file"));
 	rm_rf(root);
 }
 
@@ -575,6 +612,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/spec-opts/size", test_size);
 	g_test_add_func("/spec-opts/user", test_user);
 	g_test_add_func("/spec-opts/user-errors", test_user_errors);
+	g_test_add_func("/spec-opts/user-hostile-db", test_user_hostile_db);
 	g_test_add_func("/spec-opts/user-no-etc", test_user_no_etc);
 	g_test_add_func("/spec-opts/user-symlink-stays-in-rootfs", test_user_symlink_stays_in_rootfs);
 	g_test_add_func("/spec-opts/ulimit", test_ulimit);

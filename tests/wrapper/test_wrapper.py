@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -493,6 +494,92 @@ def test_tty_detach_attach(ctx):
     finally:
         os.close(master)
         os.close(slave)
+        shutil.rmtree(outdir, ignore_errors=True)
+
+
+@reg.test()
+def test_own_files_private_and_untrusted_state_refused(ctx):
+    """Under umask 000 our files stay 0600; state others could have written is refused, not used."""
+    umask0 = ["sh", "-c", 'umask 000; exec "$@"', "sh", ctx.wrapper, "--root", ctx.root, "--conmon", ctx.monitor]
+    res = testlib.run(umask0 + ["run", "-d", "--name", "priv", ctx.rootfs, "sleep", "30"])
+    check_eq(res.returncode, 0, "run under umask 000 %r" % res)
+    cid = res.out.strip()
+    cache = os.path.join(ctx.root, "default-runtime")
+    state = os.path.join(ctx.root, cid, "state.json")
+    for path in (cache, state, os.path.join(ctx.root, "lock"), os.path.join(ctx.root, cid, "lock")):
+        check_eq(oct(os.stat(path).st_mode & 0o777), oct(0o600), "mode of %s" % path)
+    os.chmod(cache, 0o666)
+    res = testlib.run(umask0 + ["run", "--rm", ctx.rootfs, "true"])
+    check_eq(res.returncode, 125, "run with a world-writable default-runtime %r" % res)
+    check("default-runtime" in res.err and "writable" in res.err, "error: %r" % res.err)
+    os.chmod(cache, 0o600)
+    os.chown(cache, 65534, 65534)
+    res = testlib.run(umask0 + ["run", "--rm", ctx.rootfs, "true"])
+    check_eq(res.returncode, 125, "run with a default-runtime owned by nobody %r" % res)
+    check("owned by uid 65534" in res.err, "error: %r" % res.err)
+    os.unlink(cache)
+    os.chown(state, 65534, 65534)
+    res = ctx.w("inspect", cid)
+    check_eq(res.returncode, 125, "inspect with state.json owned by nobody %r" % res)
+    check("state.json" in res.err and "owned by uid 65534" in res.err, "error: %r" % res.err)
+    os.chown(state, 0, 0)
+    os.lchown(os.path.join(ctx.root, "names", "priv"), 65534, 65534)
+    res = ctx.w("inspect", "priv")
+    check_eq(res.returncode, 125, "inspect through a name link owned by nobody %r" % res)
+    check("names/priv" in res.err and "owned by uid 65534" in res.err, "error: %r" % res.err)
+    check_eq(ctx.inspect(cid)["State"], "running", "the container itself is still managed by id")
+
+
+@reg.test()
+def test_corrupt_state_json_still_removable(ctx):
+    """A corrupt state.json shows as broken in ps -a; rm -f (by name or id) deletes it from the runtime too."""
+    rt_root = os.path.join(ctx.root, "runtime")
+    for ref in ("name", "id"):
+        cid = ctx.run_d("sleep", "30", name="bad" + ref)
+        with open(os.path.join(ctx.root, cid, "state.json"), "w") as f:
+            f.write('{"id": "%s", "name": ' % cid)
+        listed = [c for c in ctx.ps("-a") if c["Id"] == cid]
+        check(listed and listed[0]["State"] == "broken", "ps -a: %r" % listed)
+        check("bad state.json" in listed[0].get("Error", ""), "ps -a error: %r" % listed)
+        check(cid[:12] in ctx.ok("ps", "-a").out, "ps -a table misses the broken container")
+        res = ctx.w("rm", "bad" + ref if ref == "name" else cid[:16])
+        check(res.returncode != 0 and "state.json" in res.err, "rm without -f %r" % res)
+        ctx.ok("rm", "-f", "bad" + ref if ref == "name" else cid[:16])
+        check(not os.path.exists(os.path.join(ctx.root, cid)), "directory left after rm -f")
+        check(not os.path.lexists(os.path.join(ctx.root, "names", "bad" + ref)), "name left after rm -f")
+        res = testlib.run(["runc", "--root", rt_root, "state", cid])
+        check(res.returncode != 0, "runtime still knows the container: %r" % res)
+
+
+@reg.test()
+def test_detached_run_leaves_no_caller_fd(ctx):
+    """out=$(ctr-wrap run -d ...) returns at once: the monitor keeps no copy of the caller's stdout/stderr."""
+    outdir = tempfile.mkdtemp(prefix="w-", dir=ctx.root)
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    try:
+        p = testlib.spawn(ctx.argv("run", "-d", "-p", "127.0.0.1::80", ctx.rootfs, "sleep", "30"), outdir,
+                          stdio_fds=(w_out, w_err))
+        os.close(w_out)
+        os.close(w_err)
+        w_out = w_err = -1
+        check_eq(p.wait(30), 0, "run -d exit code")
+        out = b""
+        for fd in (r_out, r_err):
+            while True:
+                # EOF only once nobody holds the write end; the container sleeps 30 s, a holder outlives 20.
+                ready, _, _ = select.select([fd], [], [], 20)
+                check(ready, "the caller's %s pipe is still held open" % ("stdout" if fd == r_out else "stderr"))
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                out += chunk if fd == r_out else b""
+        cid = out.decode().strip()
+        check_eq(ctx.inspect(cid)["State"], "running", "container still running when the caller's pipes hit EOF")
+    finally:
+        for fd in (r_out, r_err, w_out, w_err):
+            if fd >= 0:
+                os.close(fd)
         shutil.rmtree(outdir, ignore_errors=True)
 
 
