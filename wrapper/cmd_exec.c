@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/safe_open.h"
 #include "wrapper/commands.h"
 #include "wrapper/json_out.h"
 #include "wrapper/monitor_attach.h"
@@ -140,7 +141,8 @@ static int exec_run(struct exec_job *j)
 		cm_set_errno(&err, errno, "mkdir %s", exit_dir);
 		return wrap_fail(err);
 	}
-	if (!g_file_set_contents(proc_path, process, -1, &err))
+	/* The runtime runs it as root: nobody else may write it, whatever the caller's umask. */
+	if (cm_write_file_atomic(proc_path, process, strlen(process), 0600, false, &err) < 0)
 		return wrap_fail(err);
 
 	argv = exec_monitor_argv(j, conmon);

@@ -339,8 +339,6 @@ int wrap_main(int argc, char **argv)
 	ctx.self = g_file_read_link("/proc/self/exe", NULL);
 	if (!ctx.self)
 		ctx.self = g_strdup(argv[0]);
-	/* Our own files (state, cache, bundles) are for root alone, whatever the caller's umask. */
-	umask(077);
 	/* A closed reader of our output must not kill us before we clean up. */
 	signal(SIGPIPE, SIG_IGN);
 	{
