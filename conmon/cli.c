@@ -119,8 +119,6 @@ static int validate(struct cli_opts *o, GError **err)
 		return cm_set_error(err, EINVAL, "Delay before invoking exit command must be greater than or equal to 0");
 	if (o->seccomp_notify_plugins == NULL && g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"))
 		o->seccomp_notify_plugins = g_strdup(g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"));
-	if (o->log_max_files < 1)
-		return cm_set_error(err, EINVAL, "--log-max-files must be at least 1");
 
 	g_autofree char *cwd = g_get_current_dir();
 	if (o->bundle == NULL && !o->exec)
@@ -149,8 +147,21 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, GError **err)
 	}
 	if (o->version)
 		return 0;
-	if (o->cid == NULL)
-		return cm_set_error(err, EINVAL, "Container ID not provided. Use --cid");
+	/* conmon 2.2's first checks, printed as "conmon: ..." like its parse errors. */
+	if (o->log_max_files < 0) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "log-max-files must be non-negative, got %d",
+			    o->log_max_files);
+		return -1;
+	}
+	if (o->log_rotate && o->log_max_files == 0) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "log-max-files must be at least 1 when log-rotate is enabled, got %d", o->log_max_files);
+		return -1;
+	}
+	if (o->cid == NULL) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Container ID not provided. Use --cid");
+		return -1;
+	}
 	return validate(o, err);
 }
 

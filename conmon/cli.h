@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The monitor's command line: conmon 2.1.6's spellings, defaults and checks. */
+/* The monitor's command line: conmon 2.2.1's spellings, defaults and checks. */
 #pragma once
 
 #include <glib.h>
 #include <stdbool.h>
 
+/*
+ * Flags are gboolean, not bool: GOption stores a whole gboolean through the
+ * pointer, and into a bool it overwrote the next fields (--log-rotate reset
+ * --log-max-files to 0).
+ */
 struct cli_opts {
 	/* identity and paths */
 	char *cid;
@@ -17,44 +22,44 @@ struct cli_opts {
 	char *persist_dir;
 	char *exit_dir;
 	char *socket_dir_path;
-	bool full_attach;
+	gboolean full_attach;
 
 	/* mode */
-	bool exec;
+	gboolean exec;
 	char *exec_process_spec;
-	bool exec_attach;
+	gboolean exec_attach;
 	int api_version;
 	char *restore;
-	bool terminal;
-	bool stdin_pipe;
-	bool leave_stdin_open;
+	gboolean terminal;
+	gboolean stdin_pipe;
+	gboolean leave_stdin_open;
 	int timeout;
-	bool sync;
-	bool version;
+	gboolean sync;
+	gboolean version;
 
 	/* runtime pass-through */
-	bool systemd_cgroup;
+	gboolean systemd_cgroup;
 	char **runtime_args;
 	char **runtime_opts;
-	bool no_pivot;
-	bool no_new_keyring;
-	bool replace_listen_pid;
+	gboolean no_pivot;
+	gboolean no_new_keyring;
+	gboolean replace_listen_pid;
 
 	/* container logs */
 	char **log_paths;
 	gint64 log_size_max;
 	gint64 log_global_size_max;
 	char *log_tag;
-	bool no_sync_log;
+	gboolean no_sync_log;
 	char **log_labels;
-	bool no_container_partial_message;
-	bool log_rotate;
+	gboolean no_container_partial_message;
+	gboolean log_rotate;
 	int log_max_files;
 	char **log_allowlist_dirs;
 
 	/* own diagnostics */
 	char *log_level;
-	bool syslog;
+	gboolean syslog;
 
 	/* exit hooks, notify, seccomp */
 	char *exit_command;

@@ -130,12 +130,46 @@ static void test_version_skips_validation(void)
 	cli_opts_clear(&o);
 }
 
+/* Every flag keeps its neighbours: GOption stores a gboolean, whatever the field's type. */
+static void test_flags_keep_neighbours(void)
+{
+	struct cli_opts o;
+	g_autofree char *msg = parse(&o, (const char *[]){ BASE, "--log-max-files", "3", "--timeout", "7", "-i", "-t",
+							    "--leave-stdin-open", "--no-container-partial-message",
+							    "--log-rotate", NULL });
+	g_assert_null(msg);
+	g_assert_true(o.stdin_pipe && o.terminal && o.leave_stdin_open && o.no_container_partial_message);
+	g_assert_true(o.log_rotate);
+	g_assert_cmpint(o.log_max_files, ==, 3);
+	g_assert_cmpint(o.timeout, ==, 7);
+	cli_opts_clear(&o);
+	/* --log-rotate alone: one backup, conmon's default */
+	g_autofree char *msg2 = parse(&o, (const char *[]){ BASE, "--log-rotate", NULL });
+	g_assert_null(msg2);
+	g_assert_cmpint(o.log_max_files, ==, 1);
+	cli_opts_clear(&o);
+}
+
+/* conmon 2.2's log-max-files checks come before the container id's. */
+static void test_log_max_files(void)
+{
+	expect_error((const char *[]){ "--log-max-files", "-1", NULL }, "log-max-files must be non-negative, got -1");
+	expect_error((const char *[]){ BASE, "--log-rotate", "--log-max-files", "0", NULL },
+		     "log-max-files must be at least 1 when log-rotate is enabled, got 0");
+	struct cli_opts o;
+	g_autofree char *msg = parse(&o, (const char *[]){ BASE, "--log-max-files", "0", NULL });
+	g_assert_null(msg);
+	cli_opts_clear(&o);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/cli/validation_order", test_validation_order);
 	g_test_add_func("/cli/podman_style", test_podman_style);
 	g_test_add_func("/cli/defaults", test_defaults);
+	g_test_add_func("/cli/flags_keep_neighbours", test_flags_keep_neighbours);
+	g_test_add_func("/cli/log_max_files", test_log_max_files);
 	g_test_add_func("/cli/legacy_exec", test_legacy_exec_needs_no_cuuid);
 	g_test_add_func("/cli/version", test_version_skips_validation);
 	g_test_add_func("/cli/seccomp_plugins_env", test_seccomp_plugins_env);
