@@ -44,32 +44,37 @@ struct ctl_fifo {
 	struct fifo winsz;
 };
 
-/* Whitespace-separated decimal integers; returns how many, or -1 on anything else. */
-static int parse_ints(const char *line, int *out, int max)
+/*
+ * Read up to max integers the way conmon's sscanf("%d %d %d") does: each may
+ * follow whitespace and carry a sign; whatever follows the last one is
+ * ignored. Returns how many were read. A value beyond int is clamped, so it
+ * fails the range check instead of wrapping.
+ */
+static int scan_ints(const char *p, int *out, int max)
 {
-	g_auto(GStrv) tokens = g_strsplit_set(line, " \t\r", -1);
 	int count = 0;
-	for (char **t = tokens; *t; t++) {
-		if (**t == '\0')
-			continue;
-		if (count == max || !cm_parse_int(*t, &out[count]))
-			return -1;
-		count++;
+	while (count < max) {
+		while (g_ascii_isspace(*p))
+			p++;
+		bool neg = *p == '-';
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!g_ascii_isdigit(*p))
+			break;
+		gint64 v = 0;
+		for (; g_ascii_isdigit(*p); p++)
+			v = MIN(v * 10 + (*p - '0'), (gint64)G_MAXINT + 1);
+		v = neg ? -v : v;
+		out[count++] = (int)CLAMP(v, G_MININT, G_MAXINT);
 	}
 	return count;
 }
 
-static void warn_line(const char *fifo, const char *line, const char *why)
-{
-	g_autofree char *escaped = g_strescape(line, NULL);
-	diag_warn("Ignoring %s message \"%s\": %s", fifo, escaped, why);
-}
-
-static bool valid_size(const char *fifo, const char *line, int rows, int cols)
+static bool valid_size(int rows, int cols)
 {
 	if (rows >= 0 && rows <= DIM_MAX && cols >= 0 && cols <= DIM_MAX)
 		return true;
-	warn_line(fifo, line, "size out of range");
+	diag_warn("Invalid window size: %dx%d (must be between 0 and %d)", rows, cols, DIM_MAX);
 	return false;
 }
 
@@ -79,18 +84,19 @@ static void resize(struct ctl_fifo *c, int rows, int cols)
 		c->h.resize((unsigned short)rows, (unsigned short)cols, c->h.data);
 }
 
+/* conmon 2.2's rules and warnings: "TYPE HEIGHT WIDTH", trailing fields ignored. */
 static void handle_ctl(struct ctl_fifo *c, const char *line)
 {
 	int v[3];
-	if (parse_ints(line, v, 3) != 3) {
-		warn_line("ctl", line, "expected three integers");
+	if (scan_ints(line, v, 3) != 3) {
+		diag_warn("Invalid control message format");
 		return;
 	}
 	if (v[0] != CTL_RESIZE && v[0] != CTL_REOPEN_LOGS) {
-		warn_line("ctl", line, "unknown message type");
+		diag_warn("Invalid control message type: %d", v[0]);
 		return;
 	}
-	if (!valid_size("ctl", line, v[1], v[2]))
+	if (!valid_size(v[1], v[2]))
 		return;
 	if (v[0] == CTL_RESIZE) {
 		diag_debug("ctl: resize to %d rows, %d columns", v[1], v[2]);
@@ -105,11 +111,11 @@ static void handle_ctl(struct ctl_fifo *c, const char *line)
 static void handle_winsz(struct ctl_fifo *c, const char *line)
 {
 	int v[2];
-	if (parse_ints(line, v, 2) != 2) {
-		warn_line("winsz", line, "expected two integers");
+	if (scan_ints(line, v, 2) != 2) {
+		diag_warn("Failed to parse window size");
 		return;
 	}
-	if (valid_size("winsz", line, v[0], v[1]))
+	if (valid_size(v[0], v[1]))
 		resize(c, v[0], v[1]);
 }
 

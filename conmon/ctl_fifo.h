@@ -3,7 +3,9 @@
  * <bundle>/ctl: "TYPE HEIGHT WIDTH\n" lines from the engine. Type 1 resizes
  * the terminal, type 2 reopens the log files. <bundle>/winsz carries
  * "HEIGHT WIDTH\n" resize requests (compatibility with the reference).
- * Malformed or out-of-range lines are warned about and dropped.
+ * Parsed as conmon 2.2 does: leading integers, anything after them ignored;
+ * malformed lines, unknown types and sizes outside 0..1000 are warned about
+ * and dropped. Every line of a write is handled once.
  */
 #pragma once
 
