@@ -18,6 +18,7 @@
 #include "common/safe_open.h"
 #include "conmon/diag.h"
 #include "conmon/oom_score.h"
+#include "conmon/sync.h"
 
 /* A pid file holds one decimal pid: anything longer is not one. */
 #define PIDFILE_MAX 64
@@ -100,9 +101,9 @@ static G_NORETURN void child_exec(const char *runtime, char *const argv[], const
 	}
 	fix_listen_pid(s);
 	if (s->start_fd >= 0) {
-		char byte;
-		if (cm_read(s->start_fd, &byte, 1) < 0)
-			diag_fatal_now("start-pipe read failed: %s", g_strerror(errno));
+		g_autoptr(GError) err = NULL;
+		if (sync_wait_start(s->start_fd, &err) < 0)
+			diag_fatal_now("%s", err->message);
 		close(s->start_fd);
 	}
 	if (s->oom_score_adj)

@@ -28,11 +28,17 @@ int sync_env_fd(const char *name, int *fd, GError **err)
 	return 0;
 }
 
+/* conmon's read size: one read takes an engine's whole message ("start\n" as well as podman's one byte). */
+#define START_MESSAGE_MAX 8192
+
 int sync_wait_start(int fd, GError **err)
 {
-	char byte;
-	if (cm_read(fd, &byte, 1) < 0)
+	char buf[START_MESSAGE_MAX];
+	ssize_t n = cm_read(fd, buf, sizeof(buf));
+	if (n < 0)
 		return cm_set_errno(err, errno, "start-pipe read failed");
+	if (n == 0)
+		return cm_set_error(err, EPIPE, "start pipe closed before the start message: the engine is gone");
 	return 0;
 }
 
@@ -44,6 +50,7 @@ char *sync_json_escape(const char *text, size_t len)
 		switch (c) {
 		case '\\': g_string_append(out, "\\\\"); break;
 		case '"': g_string_append(out, "\\\""); break;
+		case '/': g_string_append(out, "\\/"); break;
 		case '\n': g_string_append(out, "\\n"); break;
 		case '\t': g_string_append(out, "\\t"); break;
 		case '\r': g_string_append(out, "\\r"); break;
@@ -61,7 +68,7 @@ char *sync_json_escape(const char *text, size_t len)
 
 char *sync_format(const char *key, int data, const char *message)
 {
-	if (message == NULL)
+	if (message == NULL || message[0] == '\0')
 		return g_strdup_printf("{\"%s\": %d}\n", key, data);
 	g_autofree char *escaped = sync_json_escape(message, strlen(message));
 	return g_strdup_printf("{\"%s\": %d, \"message\": \"%s\"}\n", key, data, escaped);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pipes the engine hands over in the environment: _OCI_SYNCPIPE
- * (JSON messages to the engine), _OCI_STARTPIPE (one byte: go ahead) and
+ * (JSON messages to the engine), _OCI_STARTPIPE (a message: go ahead) and
  * _OCI_ATTACHPIPE (exec attach handshake).
  */
 #pragma once
@@ -16,13 +16,17 @@
  */
 int sync_env_fd(const char *name, int *fd, GError **err);
 
-/* Block until the engine writes one byte on the start pipe (EOF also releases). */
+/*
+ * Block until the engine writes on the start pipe. One read consumes the
+ * whole message, so "start\n" releases one wait, not one per byte. EOF
+ * before any byte fails: the engine is gone.
+ */
 int sync_wait_start(int fd, GError **err);
 
-/* JSON string body for text: \\ \" \n \t \r \b \f short forms, other C0 and DEL as \u00XX. */
+/* JSON string body as conmon 2.2: \\ \" \/ \n \t \r \b \f short forms, other C0 and DEL as \u00XX. */
 char *sync_json_escape(const char *text, size_t len);
 
-/* The exact line `{"KEY": N}\n` or `{"KEY": N, "message": "..."}\n`. */
+/* The exact line `{"KEY": N}\n` (message NULL or empty) or `{"KEY": N, "message": "..."}\n`. */
 char *sync_format(const char *key, int data, const char *message);
 
 /* The key the engine expects: "data" for api >= 1, else "exit_code" (exec) or "pid". */
