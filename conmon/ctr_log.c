@@ -99,6 +99,9 @@ struct ctr_log *ctr_log_new(const struct cli_opts *opts, GError **err)
 		}
 	}
 
+	if (opts->no_container_partial_message && !d.journald)
+		diag_warn("--no-container-partial-message has no effect without journald log driver");
+
 	struct ctr_log *log = g_new0(struct ctr_log, 1);
 	log->passthrough = d.passthrough;
 	if (d.journald) {

@@ -26,6 +26,7 @@ struct held {
 	char *buf;
 	size_t len; /* bytes after "MESSAGE=" */
 	size_t cap;
+	char priority; /* '0'..'7' from a "<N>" prefix, or 0: the stream's default */
 };
 
 struct journald_log {
@@ -43,11 +44,6 @@ struct journald_log {
 	void *send_data;
 	guint64 failures;
 	bool warned;
-};
-
-static const char *const own_fields[] = {
-	"MESSAGE",	  "CONTAINER_ID_FULL", "PRIORITY",		    "CONTAINER_ID",
-	"CONTAINER_TAG", "CONTAINER_NAME",    "SYSLOG_IDENTIFIER", "CONTAINER_PARTIAL_MESSAGE",
 };
 
 static typeof(sd_journal_sendv) *sym_sd_journal_sendv;
@@ -69,6 +65,7 @@ static int send_sd_journal(const struct iovec *iov, int n, void *data)
 	return sym_sd_journal_sendv(iov, n);
 }
 
+/* conmon 2.2's checks and texts: KEY=VALUE, one '=', a key of A-Z, 0-9 and '_'. */
 static int check_label(const char *label, GError **err)
 {
 	const char *eq = strchr(label, '=');
@@ -76,25 +73,17 @@ static int check_label(const char *label, GError **err)
 	if (eq == label)
 		return cm_set_error(err, EINVAL,
 				    "Container labels must be in format LABEL=VALUE (no LABEL present in '%s')", label);
-	if (eq == NULL)
+	if (eq == NULL || strchr(eq + 1, '=') != NULL)
 		return cm_set_error(err, EINVAL,
-				    "Container labels must be in format LABEL=VALUE (no '=' present in '%s')", label);
+				    "Container labels must be in format LABEL=VALUE (none or more than one '=' present "
+				    "in '%s')",
+				    label);
 	for (const char *p = label; p < eq; p++) {
 		if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p) && *p != '_')
 			return cm_set_error(err, EINVAL,
 					    "Container label names must contain only uppercase letters, numbers and "
 					    "underscore (in '%s')",
 					    label);
-	}
-	/* journald silently drops such fields from clients */
-	if (g_ascii_isdigit(label[0]) || label[0] == '_')
-		return cm_set_error(err, EINVAL, "Container label names must not start with a digit or '_' (in '%s')",
-				    label);
-	size_t klen = (size_t)(eq - label);
-	for (size_t i = 0; i < G_N_ELEMENTS(own_fields); i++) {
-		if (strlen(own_fields[i]) == klen && strncmp(label, own_fields[i], klen) == 0)
-			return cm_set_error(err, EINVAL, "Container label name %s is set by conmon itself (in '%s')",
-					    own_fields[i], label);
 	}
 	return 0;
 }
@@ -153,15 +142,14 @@ static size_t add_field(struct iovec *iov, size_t n, size_t max, const char *s, 
 	return n;
 }
 
-size_t journald_log_fields(const struct journald_log *j, enum stdpipe pipe, const char *message,
-			   size_t message_len, bool partial, struct iovec *iov, size_t max)
+static size_t entry_fields(const struct journald_log *j, const char *priority, const char *message, size_t message_len,
+			   bool partial, struct iovec *iov, size_t max)
 {
 	size_t n = 0;
 
 	n = add_field(iov, n, max, message, message_len);
 	n = add_field(iov, n, max, j->cid_full, strlen(j->cid_full));
-	/* podman 4.3.1 knows only 6 (stdout) and 3 (stderr) */
-	n = add_field(iov, n, max, pipe == STDPIPE_STDERR ? "PRIORITY=3" : "PRIORITY=6", 10);
+	n = add_field(iov, n, max, priority, strlen(priority));
 	n = add_field(iov, n, max, j->cid, strlen(j->cid));
 	if (j->tag)
 		n = add_field(iov, n, max, j->tag, strlen(j->tag));
@@ -173,6 +161,21 @@ size_t journald_log_fields(const struct journald_log *j, enum stdpipe pipe, cons
 	for (size_t i = 0; i < j->n_labels; i++)
 		n = add_field(iov, n, max, j->labels[i], strlen(j->labels[i]));
 	return n;
+}
+
+static const char *priority_field(enum stdpipe pipe, char prefix)
+{
+	static const char *const fields[] = { "PRIORITY=0", "PRIORITY=1", "PRIORITY=2", "PRIORITY=3",
+					      "PRIORITY=4", "PRIORITY=5", "PRIORITY=6", "PRIORITY=7" };
+	if (prefix >= '0' && prefix <= '7')
+		return fields[prefix - '0'];
+	return pipe == STDPIPE_STDERR ? "PRIORITY=3" : "PRIORITY=6";
+}
+
+size_t journald_log_fields(const struct journald_log *j, enum stdpipe pipe, const char *message,
+			   size_t message_len, bool partial, struct iovec *iov, size_t max)
+{
+	return entry_fields(j, priority_field(pipe, 0), message, message_len, partial, iov, max);
 }
 
 void journald_log_set_sender(struct journald_log *j, journald_send_fn fn, void *data)
@@ -205,8 +208,8 @@ static void held_append(struct held *h, const char *p, size_t n)
 
 static void send_held(struct journald_log *j, enum stdpipe pipe, struct held *h, bool partial)
 {
-	size_t n = journald_log_fields(j, pipe, h->buf, MESSAGE_EQ_LEN + h->len, partial, j->iov,
-				       journald_log_max_fields(j));
+	size_t n = entry_fields(j, priority_field(pipe, h->priority), h->buf, MESSAGE_EQ_LEN + h->len, partial, j->iov,
+				journald_log_max_fields(j));
 	int r = j->send(j->iov, (int)n, j->send_data);
 	if (r < 0) {
 		j->failures++;
@@ -217,6 +220,7 @@ static void send_held(struct journald_log *j, enum stdpipe pipe, struct held *h,
 		}
 	}
 	h->len = 0;
+	h->priority = 0;
 	if (h->cap > HELD_KEEP) {
 		h->buf = g_realloc(h->buf, HELD_KEEP);
 		h->cap = HELD_KEEP;
@@ -232,6 +236,17 @@ void journald_log_write(struct journald_log *j, enum stdpipe pipe, const char *b
 	while (len > 0) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t n = nl ? (size_t)(nl + 1 - buf) : len;
+		/*
+		 * A systemd priority prefix "<N>" (N 0-7) on a line that arrives whole
+		 * sets its PRIORITY and is cut from MESSAGE (conmon 2.2). A line joined
+		 * from several reads keeps its text and the stream's priority, as there.
+		 */
+		if (h->len == 0 && nl && n >= 3 && buf[0] == '<' && buf[1] >= '0' && buf[1] <= '7' && buf[2] == '>') {
+			h->priority = buf[1];
+			buf += 3;
+			len -= 3;
+			n -= 3;
+		}
 		held_append(h, buf, n);
 		buf += n;
 		len -= n;
