@@ -6,7 +6,7 @@
 VERSION      := 0.1.0
 # What `conmon --version` claims on its first line: podman parses it and
 # wants >= 2.0.1; the wire behaviour we implement is that of 2.1.6.
-CONMON_COMPAT := 2.1.6
+CONMON_COMPAT := 2.2.1
 GIT_COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 PREFIX     ?= /usr/local

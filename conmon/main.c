@@ -82,7 +82,8 @@ struct monitor {
 
 static void print_version(void)
 {
-	printf("conmon version %s\ncommit: %s (ctr-wrap conmon %s)\n", CONMON_COMPAT, GIT_COMMIT, VERSION);
+	/* conmon's exact two lines: podman matches the first, CRI-O parses its third field as semver. */
+	printf("conmon version %s\ncommit: %s\n", CONMON_COMPAT, GIT_COMMIT);
 }
 
 static void parse_cli(struct monitor *m, int argc, char **argv)
@@ -90,8 +91,8 @@ static void parse_cli(struct monitor *m, int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	if (cli_parse(argc, argv, &m->opts, &err) < 0) {
 		if (err->domain == G_OPTION_ERROR) {
-			/* The reference prints parse errors on stdout, the others on stderr. */
-			printf("conmon: %s\n", err->message);
+			/* conmon 2.1.8+ prints these on stderr too (2.1.6 printed parse errors on stdout). */
+			fprintf(stderr, "conmon: %s\n", err->message);
 			exit(EXIT_FAILURE);
 		}
 		diag_fatal_error(err);
@@ -188,18 +189,17 @@ static void make_pipe(int fds[2])
 	stdio_grow_pipe(fds[0]);
 }
 
-/* What the runtime printed on stderr, for the engine to show its user. */
-static char *runtime_error_text(int fd, int wstatus)
+/* What the runtime printed on stderr, for the engine to show its user; NULL: nothing. */
+static char *runtime_stderr(int fd)
 {
 	char buf[RUNTIME_ERROR_MAX + 1];
 	ssize_t n = 0;
-	if (cm_set_nonblock(fd, true) == 0)
+	if (fd >= 0 && cm_set_nonblock(fd, true) == 0)
 		n = cm_read_full(fd, buf, RUNTIME_ERROR_MAX);
-	if (n > 0) {
-		buf[n] = '\0';
-		return g_strdup(buf);
-	}
-	return g_strdup_printf("runtime exited with status %d and no error output", exit_status_from_wait(wstatus));
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return g_strdup(buf);
 }
 
 static void apply_window_size(struct monitor *m)
@@ -350,15 +350,21 @@ static void setup_endpoints(struct monitor *m)
 static void take_container_pid(struct monitor *m, int wstatus, int err_r)
 {
 	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-		g_autofree char *text = err_r >= 0 ? runtime_error_text(err_r, wstatus)
-						   : g_strdup_printf("runtime failed with status %d",
-								     exit_status_from_wait(wstatus));
+		g_autofree char *text = runtime_stderr(err_r);
+		if (text == NULL)
+			text = g_strdup_printf("runtime exited with status %d and no error output",
+					       exit_status_from_wait(wstatus));
 		fail_to_engine(m, text);
 	}
 	g_autoptr(GError) error = NULL;
-	/* A missing pid file means the runtime failed, whatever its exit code said. */
+	/*
+	 * A missing pid file means the runtime failed, whatever its exit code
+	 * said; what it printed explains why better than we can (conmon main).
+	 */
 	if (runtime_read_pidfile(m->opts.container_pidfile, &m->container_pid, &error) < 0) {
-		g_autofree char *text = g_strdup_printf("Failed to read the container pid: %s", error->message);
+		g_autofree char *text = runtime_stderr(err_r);
+		if (text == NULL)
+			text = g_strdup_printf("Failed to read the container pid: %s", error->message);
 		fail_to_engine(m, text);
 	}
 }
@@ -380,7 +386,8 @@ static int share_terminal(struct monitor *m)
 static void create_container(struct monitor *m, int *out_r, int *err_r)
 {
 	bool passthrough = ctr_log_passthrough(m->log);
-	bool tty = m->opts.terminal && !passthrough;
+	/* With passthrough too: the container's own terminal comes from the runtime, as with conmon. */
+	bool tty = m->opts.terminal;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	g_autoptr(GError) error = NULL;
 	if (!passthrough) {
@@ -534,7 +541,7 @@ static void take_env_fds(struct monitor *m)
 		if (sync_env_fd("_OCI_ATTACHPIPE", &m->attach_pipe_fd, &err) < 0)
 			diag_fatal_error(err);
 		if (m->attach_pipe_fd < 0)
-			diag_fatal("--exec-attach needs _OCI_ATTACHPIPE");
+			diag_fatal("--attach specified but _OCI_ATTACHPIPE was not");
 	}
 }
 
