@@ -259,7 +259,7 @@ def test_runtime_failure_bad_config(ctx):
 
 
 @test(improvement="a runtime that fails without writing to stderr is still reported as "
-                  "{\"data\": -1, \"message\": ...} (2.1.6 sends nothing: podman sees EOF)")
+                  "{\"data\": -1, \"message\": ...} (2.1.6 sends nothing: podman sees EOF; 2.2 sends no reason)")
 def test_runtime_failure_silent(ctx):
     b = ctx.bundle(["true"])
     m = b.start(args=[a if a != ctx.suite.runc else "/bin/false" for a in b.args()])
@@ -733,3 +733,208 @@ def test_daemon_releases_stdio(ctx):
     m.runc_start()
     ctx.runc("kill", b.cid, "KILL")
     check_eq(m.wait_exit_file(), b"137", "exit file")
+
+
+@test(upstream="2.2.1")
+def test_version_format(ctx):
+    """conmon's exact two lines: the version whose behaviour we match, then the commit. CRI-O takes the third
+    whitespace-separated field as a semver to decide which options to pass."""
+    res = ctx.run_monitor(["--version"])
+    check_eq(res.returncode, 0, "exit status")
+    lines = res.out.split("\n")
+    check_eq(len(lines), 3, "lines of --version %r" % res.out)
+    check_eq(lines[0], "conmon version 2.2.1", "first line")
+    check(re.fullmatch(r"commit: \S+", lines[1]), "second line %r" % lines[1])
+    third = res.out.split()[2]
+    check(re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)", third), "third field %r is not semver" % third)
+
+
+@test(upstream="2.1.8")
+def test_cli_parse_error_on_stderr(ctx):
+    res = ctx.run_monitor(["--no-such-option-xyz"])
+    check_eq(res.returncode, 1, "exit status")
+    check_eq(res.err, "conmon: option parsing failed: Unknown option --no-such-option-xyz\n", "stderr")
+    check_eq(res.out, "", "stdout")
+
+
+def _exact_failure(ctx, argv, err):
+    res = ctx.run_monitor(argv)
+    check_eq((res.returncode, res.err), (1, err), "exit status and stderr of %r" % argv)
+
+
+@test(upstream="2.2.0")
+def test_cli_log_max_files(ctx):
+    base = ["-c", "x", "-u", "x", "-r", ctx.suite.runc, "-l", "none"]
+    _exact_failure(ctx, base + ["--log-max-files", "-1"], "conmon: log-max-files must be non-negative, got -1\n")
+    _exact_failure(ctx, base + ["--log-rotate", "--log-max-files", "0"],
+                   "conmon: log-max-files must be at least 1 when log-rotate is enabled, got 0\n")
+    # checked before the container id, as conmon does
+    _exact_failure(ctx, ["--log-max-files", "-3"], "conmon: log-max-files must be non-negative, got -3\n")
+
+
+@test(upstream="2.2.0")
+def test_cli_log_max_files_zero_without_rotate(ctx):
+    b = ctx.bundle(["sh", "-c", "exit 2"])
+    m = b.start(extra=["--log-max-files", "0"])
+    check_eq(m.run_to_exit(), b"2", "exit file")
+
+
+@test(upstream="2.2.0")
+def test_log_rotate_alone_keeps_one_backup(ctx):
+    """--log-rotate without --log-max-files keeps one backup (<log>.1), as conmon's default of 1."""
+    b = ctx.bundle(["sh", "-c", "for i in $(seq 1 60); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; done"])
+    m = b.start(extra=["--log-size-max", "400", "--log-rotate"])
+    check_eq(m.run_to_exit(), b"0", "exit file")
+    m.wait_monitor()
+    check(os.path.exists(b.log + ".1"), "no %s.1" % b.log)
+    check(not os.path.exists(b.log + ".2"), "%s.2 exists: more than one backup kept" % b.log)
+    last = stream_text(parse_k8s(read_file(b.log)), "stdout")
+    check(last.endswith(b"line-60-xxxxxxxxxxxxxxxxxxxxxxxx\n"), "current log ends %r" % last[-80:])
+
+
+@test(upstream="2.2.0")
+def test_cli_log_label_validation(ctx):
+    base = ["-c", "x" * 20, "-u", "x", "-r", ctx.suite.runc, "-l", "journald"]
+    cases = [
+        ("=x", "Container labels must be in format LABEL=VALUE (no LABEL present in '=x')"),
+        ("NOEQUALS", "Container labels must be in format LABEL=VALUE (none or more than one '=' present in "
+                     "'NOEQUALS')"),
+        ("A=b=c", "Container labels must be in format LABEL=VALUE (none or more than one '=' present in 'A=b=c')"),
+        ("lower=x", "Container label names must contain only uppercase letters, numbers and underscore "
+                    "(in 'lower=x')"),
+    ]
+    for label, text in cases:
+        _exact_failure(ctx, base + ["--log-label", label], "[conmon:e]: %s\n" % text)
+    log = os.path.join(ctx.tmp, "x.log")
+    _exact_failure(ctx, ["-c", "x", "-u", "x", "-r", ctx.suite.runc, "-l", "k8s-file:" + log, "--log-label", "A=b"],
+                   "[conmon:e]: k8s-file doesn't support --log-label\n")
+
+
+@test(upstream="2.2.0")
+def test_cli_no_partial_message_without_journald(ctx):
+    """--no-container-partial-message without journald: a warning that it has no effect, and the container runs."""
+    b = ctx.bundle(["sh", "-c", "printf tail; exit 6"])
+    m = b.start(extra=["--no-container-partial-message"])
+    check_eq(m.run_to_exit(), b"6", "exit file")
+    want = "[conmon:w]: --no-container-partial-message has no effect without journald log driver\n"
+    check(want.encode() in m.proc.stderr, "monitor stderr %r lacks %r" % (m.proc.stderr, want))
+
+
+@test(improvement="EOF on the start pipe before any byte means the engine is gone: no container is created "
+                  "(2.1.6 and 2.2.1 go on and create an orphan)")
+def test_start_pipe_eof_creates_nothing(ctx):
+    b = ctx.bundle(["sleep", "30"])
+    m = b.start(send_start=False)
+    os.close(m.start_w)
+    ctx.fds.remove(m.start_w)
+    rc = m.wait_parent()
+    check(rc != 0, "monitor exited %r after the engine closed the start pipe" % rc)
+    check(b"engine is gone" in m.proc.stderr, "stderr %r does not say why" % m.proc.stderr)
+    check(not os.path.exists(b.pidfile), "the runtime created the container")
+    check_eq(ctx.runc("state", b.cid).returncode != 0, True, "runc knows the container")
+
+
+
+@test(upstream="2.2.0")
+def test_sync_message_escaping(ctx):
+    """The runtime's error text is escaped as conmon 2.2 does: \\/ for '/', short forms for \\t \\r \\b \\f,
+    \\u00XX for the other control bytes (2.1.6 leaves '/' and 0x1f as they are and writes \\r as \\u000d)."""
+    rt = os.path.join(ctx.tmp, "failing-runtime")
+    with open(rt, "w") as f:
+        f.write(r"""#!/bin/sh
+printf 'err /x\t\r\b\f\001\037 "q" \\ end' >&2
+exit 1
+""")
+    os.chmod(rt, 0o755)
+    b = ctx.bundle(["true"])
+    m = b.start(args=[a if a != ctx.suite.runc else rt for a in b.args()])
+    m.wait_parent()
+    check_eq(m.read_sync(), rb'{"data": -1, "message": "err \/x\t\r\b\f\u0001\u001f \"q\" \\ end"}' + b"\n",
+             "sync message")
+
+
+@test(upstream="2.1.9")
+def test_log_passthrough_on_a_terminal(ctx):
+    """-l passthrough while the engine's stdio is a terminal (podman 5's passthrough-tty): conmon 2.1.9 accepts
+    it (2.1.6 refused: TIOCSTI); the container writes straight to that terminal."""
+    master, slave = os.openpty()
+    ctx.fds += [master, slave]
+    b = ctx.bundle(["sh", "-c", "echo via-tty; exit 5"])
+    m = b.start(log="passthrough", stdio_fds=(slave, slave))
+    check_eq(m.run_to_exit(), b"5", "exit file")
+    got = b""
+    deadline = time.monotonic() + 5
+    while b"via-tty" not in got and time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            got += os.read(master, 4096)
+    check(b"via-tty\r\n" in got, "terminal got %r" % got)
+
+
+@test()
+def test_log_passthrough_with_terminal(ctx):
+    """podman 5's passthrough-tty with -t: the runtime still gets --console-socket for the container's own
+    terminal, as conmon gives it, and the container runs."""
+    def mut(cfg):
+        cfg["process"]["terminal"] = True
+    b = ctx.bundle(["sh", "-c", "exit 3"], config_mutate=mut)
+    m = b.start(log="passthrough", extra=["-t"])
+    check_eq(m.run_to_exit(), b"3", "exit file")
+
+
+@test(upstream="main (05eff51)")
+def test_runtime_no_pidfile_reported(ctx):
+    """A runtime that exits 0 without writing the pid file never started the process: the failure goes to the
+    engine on the sync pipe with what the runtime printed (conmon main; 2.1.6 and 2.2.1 only warn and exit)."""
+    rt = os.path.join(ctx.tmp, "pidless-runtime")
+    with open(rt, "w") as f:
+        f.write("#!/bin/sh\necho 'nothing started here' >&2\nexit 0\n")
+    os.chmod(rt, 0o755)
+    b = ctx.bundle(["true"])
+    m = b.start(args=[a if a != ctx.suite.runc else rt for a in b.args()])
+    m.wait_parent()
+    check_eq(m.read_sync(), b'{"data": -1, "message": "nothing started here\\n"}\n', "sync message")
+
+
+@test(upstream="2.1.8")
+def test_oom_score_adj_restored(ctx):
+    """The monitor protects itself (oom_score_adj -1000) but the runtime, hence the container, and the exit
+    command get the engine's own score back (conmon 2.1.8, 2.1.9; 2.1.6 reset them to 0)."""
+    b = ctx.bundle(["cat", "/proc/self/oom_score_adj"])
+    mk = os.path.join(ctx.tmp, "exit-cmd-score")
+    tail = _exit_command_args('cat /proc/self/oom_score_adj > "%s.tmp"; mv "%s.tmp" "%s"' % (mk, mk, mk))
+    args = ["-c", 'echo 300 > /proc/self/oom_score_adj && exec "$0" "$@"', ctx.monitor] + b.args(tail=tail)
+    m = b.start(args=args, prog="/bin/sh")
+    check_eq(m.run_to_exit(), b"0", "exit file")
+    check(wait_for(lambda: os.path.exists(mk), 10), "exit command did not run")
+    check_eq(stream_text(parse_k8s(read_file(b.log)), "stdout"), b"300\n", "the container's oom_score_adj")
+    check_eq(read_file(mk), b"300\n", "the exit command's oom_score_adj")
+
+
+@test(upstream="2.1.8")
+def test_stdio_pipes_open_to_the_container_user(ctx):
+    """The container's stdio pipes are chmod 0777 (conmon 2.1.8; 2.1.6 only did it for terminals): a container
+    user other than root can reopen /dev/stdout."""
+    b = ctx.bundle(["sh", "-c", "stat -L -c %a /proc/self/fd/1 /proc/self/fd/2"])
+    m = b.start()
+    check_eq(m.run_to_exit(), b"0", "exit file")
+    m.wait_monitor()
+    check_eq(stream_text(parse_k8s(read_file(b.log)), "stdout"), b"777\n777\n", "modes of the stdout/stderr pipes")
+
+
+@test(upstream="2.1.7")
+def test_socket_dir_link_removed_at_exit(ctx):
+    """Without --full-attach the attach socket is reached through <socket-dir>/<cuuid>, a link to the bundle;
+    it goes away with the container (conmon 2.1.7; 2.1.6 leaks it)."""
+    sdir = os.path.join(ctx.tmp, "sockets")
+    os.mkdir(sdir)
+    b = ctx.bundle(["sleep", "1"])
+    args = [a for a in b.args(extra=["--socket-dir-path", sdir]) if a != "--full-attach"]
+    m = b.start(args=args)
+    m.create()
+    link = os.path.join(sdir, b.cid)
+    check(os.path.islink(link), "no %s while the container runs (%r)" % (link, os.listdir(sdir)))
+    m.runc_start()
+    check_eq(m.wait_exit_file(), b"0", "exit file")
+    m.wait_monitor()
+    check(not os.path.lexists(link), "%s left behind" % link)

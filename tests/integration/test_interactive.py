@@ -314,19 +314,21 @@ def test_ctl_garbage_survives(ctx):
     check(wait_for(lambda: not pid_alive(t.m.get_monitor_pid()), 10), "monitor still running after exit")
 
 
-@test(improvement="ctl lines that are not exactly 3 in-range integers are dropped (2.1.6 applies them)")
+@test(upstream="2.2.0")
 def test_ctl_invalid_rejected(ctx):
+    """Sizes outside 0..1000 and unknown message types are rejected (conmon 2.2.0; 2.1.6 applies them)."""
     t = Tty(ctx, pre_start_ctl="1 24 80\n")
     t.wait_for_text(b"24 80\r\n")
-    for bad in ("1 2 3 4\n", "1 -5 99999\n", "1 5000 5000\n"):
+    for bad in ("1 -5 99999\n", "1 5000 5000\n", "1 30 1001\n", "2 -1 0\n", "9 30 30\n"):
         ctl_write(t.b.path, bad)
         time.sleep(0.3)
         check_eq(t.size(), "24 80", "size after ctl %r" % bad)
     t.quit()
 
 
-@test(improvement="two ctl lines in one write are both applied (2.1.6 repeats the first)")
+@test(upstream="2.2.0")
 def test_ctl_two_messages_one_write(ctx):
+    """Every line of a batched write is applied once (conmon 2.2.0; 2.1.6 repeats the first)."""
     t = Tty(ctx, pre_start_ctl="1 24 80\n")
     t.wait_for_text(b"24 80\r\n")
     ctl_write(t.b.path, "1 20 30\n1 25 35\n")
@@ -414,7 +416,7 @@ def process_spec(args, terminal=False):
 class Exec:
     """One exec session started the way podman 4.3.1 does (§1.7 exec, §2.6)."""
 
-    def __init__(self, ctx, b, args, sid="exec1", attach=True, api=True, terminal=False, extra=()):
+    def __init__(self, ctx, b, args, sid="exec1", attach=True, api=True, terminal=False, extra=(), runtime=None):
         self.ctx = ctx
         self.b = b
         self.dir = os.path.join(b.path, sid)
@@ -424,7 +426,7 @@ class Exec:
             json.dump(process_spec(args, terminal), f)
         self.exit_file = os.path.join(self.dir, "exit", b.cid)
         a = ["--api-version", "1"] if api else []
-        a += ["-c", b.cid, "-u", sid, "-r", ctx.suite.runc, "-b", self.dir, "-p", os.path.join(self.dir, "exec_pid"),
+        a += ["-c", b.cid, "-u", sid, "-r", runtime or ctx.suite.runc, "-b", self.dir, "-p", os.path.join(self.dir, "exec_pid"),
               "-n", b.cid, "--exit-dir", os.path.join(self.dir, "exit"), "--full-attach",
               "--runtime-arg", "--root", "--runtime-arg", ctx.state, "-l", "none", "--log-level", "warning"]
         a += list(extra)
@@ -525,7 +527,7 @@ def test_exec_nonexistent_command(ctx):
         msgs.append(e.m.read_sync())
     last = msgs[-1]
     check(SYNC_ERR_RE.match(last), "sync messages %r: want a negative data with a message" % msgs)
-    check(b"/no/such/cmd" in last, "message %r does not name the command" % last)
+    check("/no/such/cmd" in json.loads(last)["message"], "message %r does not name the command" % last)
     check(wait_for(lambda: not pid_alive(e.m.proc.pid) and not _monitor_for(e.dir), 10),
           "exec monitor still running")
     st = json.loads(ctx.runc("state", b.cid).out)
@@ -720,3 +722,64 @@ def test_closed_stdout_no_busy_loop(ctx):
 @test(improvement="input for a container that closed its stdin is dropped, not retried in a busy loop")
 def test_input_to_closed_stdin_no_busy_loop(ctx):
     closed_stdio(ctx, True)
+
+
+@test()
+def test_exec_attach_start_message_read_whole(ctx):
+    """An engine that writes "start\\n" releases one wait per message, not one per byte: the exec runtime
+    waits for the second message, after the attach client is in place (conmon reads each message whole)."""
+    b, _ = running_sleeper(ctx)
+    e = Exec(ctx, b, ["sh", "-c", "echo early-bird"])
+    os.write(e.m.start_w, b"start\n")
+    check_eq(e.m.wait_parent(), 0, "exec monitor parent exit status")
+    check_eq(e.attach_msg(), b'{"data": 0}\n', "attach pipe message")
+    r, _, _ = select.select([e.m.sync], [], [], 1.0)
+    check(not r, "the exec started before its second start message: %r" % (e.m.sync.recv(4096) if r else b""))
+    c = attach_connect(e.dir)
+    os.write(e.m.start_w, b"start\n")
+    e.m.sync_json()
+    pkts, _ = recv_packets(c, until=lambda p: b"early-bird\n" in payload(p), timeout=10)
+    check_eq(payload(pkts), b"early-bird\n", "exec output to the attach client")
+    check_eq(e.m.read_sync(), b'{"data": 0}\n', "exit sync message")
+
+
+@test()
+def test_ctl_resize_ignores_trailing_fields(ctx):
+    """conmon reads "%d %d %d": `1 2 2 3` resizes to 2x2, anything after the third number is ignored."""
+    t = Tty(ctx, pre_start_ctl="1 24 80\n")
+    t.wait_for_text(b"24 80\r\n")
+    ctl_write(t.b.path, "1 12 34 56\n")
+    check(wait_for(lambda: t.size() == "12 34", 5, interval=0.1), "`1 12 34 56` not applied as 12x34")
+    ctl_write(t.b.path, "1 21 43trailing junk\n")
+    check(wait_for(lambda: t.size() == "21 43", 5, interval=0.1), "`1 21 43trailing junk` not applied as 21x43")
+    t.quit()
+
+
+@test()
+def test_exec_attach_without_attach_pipe(ctx):
+    b, _ = running_sleeper(ctx)
+    e = Exec(ctx, b, ["true"], attach=False, extra=["--exec-attach"])
+    e.m.send_start()
+    text = b"--attach specified but _OCI_ATTACHPIPE was not"
+    check(wait_for(lambda: text in e.m.proc.stderr, 10), "stderr %r lacks %r" % (e.m.proc.stderr, text))
+    check(not os.path.exists(os.path.join(e.dir, "exec_pid")), "the exec ran without its attach pipe")
+
+
+@test(upstream="2.1.11")
+def test_exec_tty_runtime_argv(ctx):
+    """`runtime exec` gets no --tty (dropped in conmon 2.1.11): the process spec already asks for the terminal,
+    and gVisor refuses the flag."""
+    b, _ = running_sleeper(ctx)
+    argv_log = os.path.join(ctx.tmp, "exec-argv")
+    wrapper = os.path.join(ctx.tmp, "runtime-wrapper")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nprintf "%%s\\n" "$@" > %s\nexec %s "$@"\n' % (argv_log, ctx.suite.runc))
+    os.chmod(wrapper, 0o755)
+    e = Exec(ctx, b, ["true"], terminal=True, extra=["-t"], runtime=wrapper)
+    e.handshake()
+    e.m.sync_json()
+    check_eq(e.m.read_sync(), b'{"data": 0}\n', "exit sync message")
+    argv = (read_file(argv_log) or b"").decode().split("\n")
+    check("exec" in argv, "the wrapper did not see an exec: %r" % argv)
+    check("--tty" not in argv, "runtime exec got --tty: %r" % argv)
+    check("--console-socket" in argv, "runtime exec without --console-socket: %r" % argv)

@@ -151,8 +151,9 @@ def test_oom_persist_dir(ctx):
     m.wait_monitor()
 
 
-@test(improvement="2.1.6 writes oom to its cwd")
+@test(upstream="2.1.13")
 def test_oom_bundle_file(ctx):
+    """The oom file goes to the bundle, never the monitor's cwd (conmon 2.1.13; 2.1.6 writes it to its cwd)."""
     b, m, data, seen, _, cwd = _oom_run(ctx, 128)
     check_eq(data, b"137", "exit file of an OOM-killed container")
     check(seen["bundle"], "<bundle>/oom missing when the exit file appeared (later: %r; in the monitor's cwd: %r)" %

@@ -537,3 +537,22 @@ def test_logging_journald_short_cid_rejected(ctx):
                            "-l", "journald"])
     check(res.returncode != 0, "a 12-char cid accepted with -l journald: %r" % res)
     check("Container ID must be longer than 12 characters" in res.err, "stderr %r" % res.err)
+
+
+@test(upstream="2.2.0")
+def test_logging_journald_priority_prefix(ctx):
+    """A line starting with a systemd priority prefix <N> (N 0-7) is logged with PRIORITY=N and without the
+    prefix (conmon 2.2); other lines keep 6 (stdout) / 3 (stderr); <8> and a prefix later in the line are text.
+    --log-label adds its field to every entry."""
+    script = "echo '<4>warned'; echo '<7>' >&2; echo '<8>not a prefix'; echo 'x <3>y'; echo plain >&2"
+    with journald.journal() as j:
+        b = ctx.bundle(["sh", "-c", script])
+        m = b.start(args=b.args(log="journald", extra=["--log-label", "COMPAT_TEST=yes"]))
+        check_eq(m.run_to_exit(), b"0", "exit file")
+        m.wait_monitor()
+        entries = j.entries(b.cid, until=lambda es: len(es) >= 5)
+    got = sorted((journald.field_bytes(e, "MESSAGE"), e.get("PRIORITY")) for e in entries)
+    want = sorted([(b"warned\n", "4"), (b"\n", "7"), (b"<8>not a prefix\n", "6"), (b"x <3>y\n", "6"),
+                   (b"plain\n", "3")])
+    check_eq(got, want, "MESSAGE and PRIORITY of each entry")
+    check_eq({e.get("COMPAT_TEST") for e in entries}, {"yes"}, "--log-label field")

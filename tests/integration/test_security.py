@@ -214,12 +214,12 @@ def test_security_artefact_modes(ctx):
           ("; ".join(bad), _describe(modes)))
 
 
-@test(improvement="2.1.6 keeps the engine's umask: under umask 000 the exit files, the conmon pid file, the "
-                  "runtime's pid file and the oom file are world-writable (anyone can forge an exit status or "
-                  "the pid the engine signals); ours sets umask 022 like conmon 2.2")
+@test(upstream="2.1.8")
 def test_security_no_world_writable_umask_000(ctx):
-    """Invariant: even when the engine runs with umask 000, nothing the monitor (or the runtime it starts)
-    creates is writable by others."""
+    """umask 022 as conmon 2.1.8+ (2.1.6 keeps the engine's: under umask 000 the exit files, pid files and the
+    oom file are world-writable, anyone can forge an exit status or the pid the engine signals). Invariant: even
+    when the engine runs with umask 000, nothing the monitor (or the runtime it starts) creates is writable by
+    others."""
     modes = _artefact_modes(ctx, "000")
     bad = sorted("%s %04o" % (n, stat.S_IMODE(v)) for n, v in modes.items() if v & stat.S_IWOTH)
     check(not bad, "world-writable under umask 000: %s" % ", ".join(bad))

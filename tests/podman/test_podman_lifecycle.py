@@ -36,7 +36,7 @@ def _oom_run(ctx, mib):
     return name, res, cwd
 
 
-@test(improvement="2.1.6 writes the oom file to its cwd, podman 4.3.1 looks in the bundle: OOMKilled stays false")
+@test(upstream="2.1.13")  # 2.1.6 writes the oom file to its cwd, podman looks in the bundle: OOMKilled stays false
 def test_oom_killed_reported(ctx):
     name, res, _ = _oom_run(ctx, 128)
     check_eq(res.returncode, 137, "podman run exit status (%r)" % res)
