@@ -3,6 +3,8 @@
 SOCKETDIR/ID/attach, packets of [stream byte][data] read into an 8193-byte buffer, stdin
 written raw and ended with shutdown(SHUT_WR), resizes as `1 H W` lines on ctl."""
 
+import os
+
 from testlib import Registry, check, check_eq
 
 reg = Registry()
@@ -75,3 +77,22 @@ def test_attach_resize(ctx):
         check_eq(a.stderr, b"", "a terminal has no stderr stream")
     finally:
         a.close()
+
+
+@test()
+def test_attach_leave_stdin_open(ctx):
+    """-i --leave-stdin-open (stdinOnce false): a client's half-close does not close the
+    container's stdin, so a second attach still talks to the same `cat`."""
+    c = ctx.container(["cat"], stdin=True, stdin_once=False)
+    c.create_ok()
+    c.start()
+    for word in (b"first\n", b"second\n"):
+        a = c.attach()
+        try:
+            a.send(word)
+            a.close_write()
+            check(a.pump(lambda at: bytes(at.stdout) == word, timeout=10),
+                  "attach got %r, want %r" % (bytes(a.stdout), word))
+        finally:
+            a.close()
+    check(not os.path.exists(c.exit_file), "cat exited after a client's half-close")
