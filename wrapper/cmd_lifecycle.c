@@ -16,6 +16,7 @@
 #include "wrapper/json_out.h"
 #include "wrapper/monitor_exit.h"
 #include "wrapper/oci_runtime.h"
+#include "wrapper/restart_policy.h"
 #include "wrapper/signal_name.h"
 
 #define DEFAULT_STOP_TIMEOUT 10
@@ -57,7 +58,26 @@ static char *image_stop_signal(const struct ctr_state *st)
 	return g_strdup("TERM");
 }
 
-static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
+/* A frozen process only acts on a signal once thawed (cgroup v1 freezer): thaw after signalling. */
+static void thaw_after_signal(struct wrap_ctx *ctx, const struct ctr_state *st)
+{
+	g_autofree char *rt_root = state_runtime_root(ctx->root);
+	const char *args[] = { "resume", st->id, NULL };
+	g_autoptr(GError) local = NULL;
+	_cleanup_close_ int lock = -1;
+	g_autoptr(ctr_state) cur = NULL;
+
+	if (oci_runtime_call(st->runtime, rt_root, args, NULL, &local) < 0)
+		g_debug("%s", local->message);
+	lock = state_lock_ctr(ctx->root, st->id, NULL);
+	cur = lock >= 0 ? state_load(ctx->root, st->id, NULL) : NULL;
+	if (cur && cur->paused) {
+		cur->paused = false;
+		state_save(ctx->root, cur, NULL);
+	}
+}
+
+int wrap_stop(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err)
 {
 	enum ctr_status s = state_status(ctx->root, st, NULL);
 	g_autofree char *stop_signal = image_stop_signal(st);
@@ -65,14 +85,19 @@ static int stop_one(struct wrap_ctx *ctx, const struct ctr_state *st, int timeou
 	int code;
 	int r;
 
-	if (s == CTR_EXITED)
+	if (s == CTR_EXITED || (s == CTR_CREATED && st->monitor_pid <= 0))
 		return 0;
+	if (s == CTR_PAUSED) {
+		if (runtime_kill(ctx, st, timeout > 0 ? stop_signal : "KILL", err) < 0)
+			return -1;
+		thaw_after_signal(ctx, st);
+	}
 	if (s == CTR_UNKNOWN) {
 		if (runtime_says_running(ctx, st))
 			runtime_kill(ctx, st, "KILL", NULL);
 		return 0;
 	}
-	if (timeout > 0 && runtime_kill(ctx, st, stop_signal, &local) < 0) {
+	if (timeout > 0 && s != CTR_PAUSED && runtime_kill(ctx, st, stop_signal, &local) < 0) {
 		/* It may have exited between our look and the kill. */
 		if (state_read_exit(ctx->root, st->id, &code))
 			return 0;
@@ -111,7 +136,7 @@ int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
 		g_autoptr(GError) err = NULL;
 
 		st = wrap_lookup(ctx, argv[i], &err);
-		if (!st || stop_one(ctx, st, timeout, &err) < 0) {
+		if (!st || restart_policy_disable(ctx, st->id, &err) < 0 || wrap_stop(ctx, st, timeout, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
@@ -143,14 +168,20 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		g_autoptr(GError) err = NULL;
+		enum ctr_status s;
 
 		st = wrap_lookup(ctx, argv[i], &err);
-		if (st && state_status(ctx->root, st, NULL) != CTR_RUNNING)
-			cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[i]);
-		if (!st || err || runtime_kill(ctx, st, signo_text, &err) < 0) {
+		s = st ? state_status(ctx->root, st, NULL) : CTR_UNKNOWN;
+		if (st && s != CTR_RUNNING && s != CTR_PAUSED)
+			cm_set_error(&err, EINVAL, "container %s is %s, not running (start it with ctr-wrap start %s)",
+				     argv[i], ctr_status_name(s), argv[i]);
+		if (!st || err || restart_policy_disable(ctx, st->id, &err) < 0 ||
+		    runtime_kill(ctx, st, signo_text, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;
 		}
+		if (s == CTR_PAUSED)
+			thaw_after_signal(ctx, st);
 		printf("%s\n", argv[i]);
 	}
 	return rc;
@@ -212,13 +243,13 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		s = state_status(ctx->root, st, NULL);
-		if ((s == CTR_RUNNING || s == CTR_CREATED) && !force) {
+		if ((s == CTR_RUNNING || s == CTR_PAUSED || (s == CTR_CREATED && st->monitor_pid > 0)) && !force) {
 			fprintf(stderr, "ctr-wrap: container %s is running (stop it first, or use ctr-wrap rm -f)\n",
 				argv[i]);
 			rc = WRAP_EXIT_ERROR;
 			continue;
 		}
-		if (force && stop_one(ctx, st, 0, &err) < 0) {
+		if (restart_policy_disable(ctx, st->id, &err) < 0 || (force && wrap_stop(ctx, st, 0, &err) < 0)) {
 			rc = wrap_fail(err);
 			continue;
 		}
@@ -263,6 +294,12 @@ char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool p
 		json_kv_str(g, "ExitCode", NULL);
 	json_kv_str(g, "FinishedAt", finished);
 	json_kv_str(g, "Created", st->created);
+	json_kv_str(g, "StartedAt", st->started);
+	json_kv_bool(g, "Paused", s == CTR_PAUSED);
+	json_kv_bool(g, "Restarting", s == CTR_EXITED && st->restart_pending);
+	json_kv_int(g, "RestartCount", st->restart_count);
+	json_kv_str(g, "RestartPolicy", restart_policy_name(st));
+	json_kv_int(g, "RestartMax", st->restart_max);
 	json_kv_int(g, "Pid", st->pid);
 	json_kv_int(g, "MonitorPid", st->monitor_pid);
 	json_kv_str(g, "Rootfs", st->rootfs);

@@ -26,14 +26,19 @@ static char *ago(const char *created)
 	return g_strdup_printf("%" G_GINT64_FORMAT " days ago", s / 86400);
 }
 
-static char *status_text(enum ctr_status s, int code)
+static char *status_text(const struct ctr_state *st, enum ctr_status s, int code)
 {
 	switch (s) {
 	case CTR_CREATED:
 		return g_strdup("Created");
 	case CTR_RUNNING:
 		return g_strdup("Up");
+	case CTR_PAUSED:
+		return g_strdup("Paused");
 	case CTR_EXITED:
+		/* The exit code, as docker shows it while its restart policy waits out the back-off. */
+		if (st->restart_pending)
+			return g_strdup_printf("Restarting (%d)", code);
 		return g_strdup_printf("Exited (%d)", code);
 	case CTR_UNKNOWN:
 		break;
@@ -119,7 +124,7 @@ int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		s = state_status(ctx->root, st, &code);
-		if (!all && s != CTR_RUNNING)
+		if (!all && s != CTR_RUNNING && s != CTR_PAUSED && !(s == CTR_EXITED && st->restart_pending))
 			continue;
 		if (as_json) {
 			g_autofree char *obj = wrap_inspect_json(ctx, st, false);
@@ -131,7 +136,7 @@ int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		created = ago(st->created);
-		status = status_text(s, code);
+		status = status_text(st, s, code);
 		cmd = short_command(st->command);
 		ports = st->ports ? g_strjoinv(", ", st->ports) : g_strdup("");
 		printf("%.12s  %-20s  %-20s  %-16s  %-22s  %s\n", st->id, st->name, cmd, created, status, ports);

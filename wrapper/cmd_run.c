@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `ctr-wrap run`: create a container through the monitor exactly as podman does, then start it. */
+/* `ctr-wrap run` and `create`: make a container's spec and state; run then launches it (ctr_launch.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +9,11 @@
 #include "common/error.h"
 #include "common/io.h"
 #include "wrapper/commands.h"
+#include "wrapper/ctr_launch.h"
 #include "wrapper/image_rootfs.h"
 #include "wrapper/monitor_attach.h"
-#include "wrapper/monitor_exit.h"
-#include "wrapper/monitor_spawn.h"
-#include "wrapper/oci_runtime.h"
-#include "wrapper/port_forward.h"
 #include "wrapper/ports.h"
+#include "wrapper/restart_policy.h"
 #include "wrapper/spec.h"
 #include "wrapper/spec_opts.h"
 
@@ -29,6 +27,7 @@ struct run_opts {
 	char *log_driver;
 	char **log_opts;
 	char **publish;
+	char *restart;
 	gint64 log_size_max;
 };
 
@@ -39,6 +38,7 @@ static void run_opts_clear(struct run_opts *r)
 	g_free(r->log_driver);
 	g_strfreev(r->log_opts);
 	g_strfreev(r->publish);
+	g_free(r->restart);
 }
 
 static int check_log_opts(struct run_opts *r, GError **err)
@@ -72,169 +72,31 @@ static char *now_rfc3339(void)
 	return g_date_time_format_iso8601(now);
 }
 
-static char **build_monitor_argv(struct wrap_ctx *ctx, const char *conmon, const struct ctr_state *st,
-				 const struct run_opts *r, const struct spec_opts *so)
-{
-	bool tty = so->tty;
-	GPtrArray *a = g_ptr_array_new();
-	g_autofree char *dir = state_ctr_dir(ctx->root, st->id);
-
-#define ADD(s) g_ptr_array_add(a, g_strdup(s))
-#define ADDF(...) g_ptr_array_add(a, g_strdup_printf(__VA_ARGS__))
-	ADD(conmon);
-	ADD("--api-version");
-	ADD("1");
-	ADD("-c");
-	ADD(st->id);
-	ADD("-u");
-	ADD(st->id);
-	ADD("-r");
-	ADD(st->runtime);
-	ADD("-b");
-	ADD(st->bundle);
-	ADD("-p");
-	ADDF("%s/pidfile", st->bundle);
-	ADD("-n");
-	ADD(st->name);
-	ADD("--exit-dir");
-	ADDF("%s/exits", dir);
-	ADD("--full-attach");
-	if (strcmp(r->log_driver, "k8s-file") == 0) {
-		ADD("-l");
-		ADDF("k8s-file:%s", st->log_path);
-		if (r->log_size_max > 0) {
-			ADD("--log-size-max");
-			ADDF("%" G_GINT64_FORMAT, r->log_size_max);
-		}
-	} else {
-		ADD("-l");
-		ADD(r->log_driver);
-	}
-	ADD("--log-level");
-	ADD("warning");
-	ADD("--runtime-arg");
-	ADD("--root");
-	ADD("--runtime-arg");
-	g_ptr_array_add(a, state_runtime_root(ctx->root));
-	/* A slice:prefix:name cgroupsPath; later runtime calls read the driver from the runtime's state. */
-	if (so->cgroup_systemd) {
-		ADD("--runtime-arg");
-		ADD("--systemd-cgroup");
-	}
-	ADD("--conmon-pidfile");
-	ADDF("%s/conmon.pid", dir);
-	ADD("--exit-command");
-	ADD(ctx->self);
-	ADD("--exit-command-arg");
-	ADD("--root");
-	ADD("--exit-command-arg");
-	ADD(ctx->root);
-	ADD("--exit-command-arg");
-	ADD("cleanup");
-	ADD("--exit-command-arg");
-	ADD(st->id);
-	if (tty)
-		ADD("-t");
-	if (r->interactive)
-		ADD("-i");
-	/* A terminal's EOF is typed (^D); detaching must not close it for the next attach. */
-	if (tty && r->interactive)
-		ADD("--leave-stdin-open");
-#undef ADD
-#undef ADDF
-	g_ptr_array_add(a, NULL);
-	return (char **)g_ptr_array_free(a, FALSE);
-}
-
-static int save_locked(struct wrap_ctx *ctx, const struct ctr_state *st, GError **err)
-{
-	_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, err);
-
-	if (lock < 0)
-		return -1;
-	return state_save(ctx->root, st, err);
-}
-
-static pid_t read_pidfile(const char *path)
-{
-	g_autofree char *text = NULL;
-	int pid = 0;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL) || !cm_parse_int(g_strstrip(text), &pid))
-		return 0;
-	return pid;
-}
-
-/* The monitor and the port reservations it is handed. */
-struct launch {
-	struct mon_spawn mon;
-	GArray *port_fds;
-	GArray *mappings;
-	int exit_code;		/* for a create failure reported by the monitor */
-};
-
-static int launch_monitor(struct wrap_ctx *ctx, const char *conmon, struct ctr_state *st, const struct run_opts *r,
-			   const struct spec_opts *so, struct launch *l, GError **err)
-{
-	g_auto(GStrv) argv = build_monitor_argv(ctx, conmon, st, r, so);
-	g_autofree char *message = NULL;
-	g_autofree char *pidfile = g_build_filename(ctx->root, st->id, "conmon.pid", NULL);
-	int data = 0;
-
-	l->mon.argv = argv;
-	l->mon.extra_fds = (const int *)(void *)l->port_fds->data;
-	l->mon.n_extra = l->port_fds->len;
-	if (mon_spawn(&l->mon, err) < 0)
-		return -1;
-	if (mon_send_start(&l->mon, err) < 0 || mon_wait_first(&l->mon, err) < 0)
-		return -1;
-	st->monitor_pid = read_pidfile(pidfile);
-	if (mon_read_msg(l->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, err) < 0)
-		return -1;
-	if (data <= 0) {
-		l->exit_code = mon_failure_code(message);
-		if (message)
-			g_strstrip(message);
-		return cm_set_error(err, EIO, "%s",
-				    message && message[0] ? message : "container create failed (no message)");
-	}
-	st->pid = data;
-	return 0;
-}
-
-static int start_forwarder(struct wrap_ctx *ctx, struct launch *l, const struct ctr_state *st, pid_t *fwd,
-			   GError **err)
-{
-	if (!l->mappings->len)
-		return 0;
-	*fwd = port_forward_start(ctx->self, l->mappings, l->port_fds, st->pid, err);
-	return *fwd > 0 ? 0 : -1;
-}
-
 struct run_job {
 	struct wrap_ctx *ctx;
+	bool create_only;	/* `create`: stop before the monitor */
 	struct run_opts r;
 	struct spec_opts so;
 	struct image_rootfs ir;
 	struct spec_host host;
-	struct launch l;
+	GArray *port_fds;	/* the reservations, kept from prepare() to the launch */
 	struct ctr_state *st;
 	GByteArray *keys;
-	char *conmon;
-	char *rt_root;
 };
 
-/* Options, spec, runtime and monitor choice, the state dir. */
+/* Options, spec, runtime choice, ports, the state dir: everything `create` leaves behind. */
 static int prepare(struct run_job *j, GError **err)
 {
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *json = NULL;
+	g_autofree char *conmon = NULL;
 	struct ctr_state *st = j->st;
 
-	for (char **p = j->r.publish; p && *p; p++)
-		if (ports_parse(*p, j->l.mappings, err) < 0)
-			return -1;
-	if (!(st->runtime = wrap_runtime(j->ctx, err)) || !(j->conmon = wrap_conmon(j->ctx, err)) ||
+	if (j->r.restart && restart_policy_set(st, j->r.restart, err) < 0)
+		return -1;
+	if (j->r.rm && g_strcmp0(restart_policy_name(st), "no") != 0)
+		return cm_set_error(err, EINVAL, "--rm and --restart %s exclude each other (drop one)", j->r.restart);
+	if (!(st->runtime = wrap_runtime(j->ctx, err)) || !(conmon = wrap_conmon(j->ctx, err)) ||
 	    state_init_root(j->ctx->root, err) < 0 || !(st->id = spec_new_id(err)))
 		return -1;
 	if (!(json = spec_build(&j->so, st->id, &j->host, true, warnings, err)))
@@ -251,11 +113,18 @@ static int prepare(struct run_job *j, GError **err)
 	st->log_driver = g_strdup(j->r.log_driver);
 	if (strcmp(j->r.log_driver, "k8s-file") == 0)
 		st->log_path = g_build_filename(st->bundle, "ctr.log", NULL);
+	st->log_size_max = j->r.log_size_max;
 	st->status = CTR_CREATED;
 	st->rm = j->r.rm;
 	st->tty = j->so.tty;
-	st->attached = !j->r.detach;
-	j->rt_root = state_runtime_root(j->ctx->root);
+	st->interactive = j->r.interactive;
+	st->cgroup_systemd = j->so.cgroup_systemd;
+	st->attached = !j->r.detach && !j->create_only;
+	/* Nothing for the runtime to forget yet. */
+	st->deleted = true;
+	/* Random host ports are fixed now, so that every start publishes the same ones. */
+	if (ctr_launch_reserve(st, j->r.publish, j->port_fds, err) < 0)
+		return -1;
 	if (state_create(j->ctx->root, st, err) < 0)
 		return -1;
 	if (spec_write_bundle(st->bundle, json, err) < 0) {
@@ -265,78 +134,12 @@ static int prepare(struct run_job *j, GError **err)
 	return 0;
 }
 
-/*
- * Under the container lock: a command that exits at once makes the monitor run
- * `cleanup` (runtime delete) while `runtime start` may still be finishing.
- */
-static int mark_running(struct run_job *j, GError **err)
-{
-	const char *start[] = { "start", j->st->id, NULL };
-	_cleanup_close_ int lock = state_lock_ctr(j->ctx->root, j->st->id, err);
-
-	if (lock < 0 || oci_runtime_call(j->st->runtime, j->rt_root, start, NULL, err) < 0)
-		return -1;
-	j->st->status = CTR_RUNNING;
-	return state_save(j->ctx->root, j->st, err);
-}
-
-/* Reserve ports, launch the monitor (create), forward ports, start; *sock is the attach socket unless -d. */
-static int launch(struct run_job *j, int *sock, GError **err)
-{
-	struct ctr_state *st = j->st;
-	pid_t fwd = 0;
-
-	/* Kept close-on-exec here: the monitor and the forwarder get copies placed for them. */
-	if (ports_reserve(j->l.mappings, j->l.port_fds, err) < 0)
-		return -1;
-	if (j->l.mappings->len) {
-		GPtrArray *ps = g_ptr_array_new();
-		for (guint i = 0; i < j->l.mappings->len; i++)
-			g_ptr_array_add(ps, ports_format(&g_array_index(j->l.mappings, struct port_mapping, i)));
-		g_ptr_array_add(ps, NULL);
-		st->ports = (char **)g_ptr_array_free(ps, FALSE);
-	}
-	if (launch_monitor(j->ctx, j->conmon, st, &j->r, &j->so, &j->l, err) < 0)
-		return -1;
-	if (start_forwarder(j->ctx, &j->l, st, &fwd, err) < 0 || save_locked(j->ctx, st, err) < 0)
-		return -1;
-	/* The monitor (and forwarder) hold the reservations now. */
-	ports_close_fds(j->l.port_fds);
-	if (j->r.detach)
-		return mark_running(j, err);
-	*sock = mon_attach_connect(st->bundle, err);
-	if (*sock < 0)
-		return -1;
-	if (j->so.tty) {
-		g_autofree char *ctl = g_build_filename(st->bundle, "ctl", NULL);
-		mon_send_resize(ctl, STDIN_FILENO);
-	}
-	/* Attached before start: not a byte of output is lost. */
-	return mark_running(j, err);
-}
-
-/* Undo a half-made container after err; returns the exit code. */
-static int abandon(struct run_job *j, const GError *err)
-{
-	struct ctr_state *st = j->st;
-	int rc = j->l.exit_code;
-
-	fprintf(stderr, "ctr-wrap: %s\n", err->message);
-	if (st->pid > 0 && state_pid_alive(st->monitor_pid)) {
-		const char *kill_args[] = { "kill", st->id, "KILL", NULL };
-		int code;
-		oci_runtime_call(st->runtime, j->rt_root, kill_args, NULL, NULL);
-		mon_wait_exit(j->ctx->root, st, 5000, &code, NULL);
-	}
-	ports_close_fds(j->l.port_fds);
-	wrap_cleanup(j->ctx, st, true, NULL);
-	return rc;
-}
-
+/* create (+ start): *sock is the attach socket of a foreground run. */
 static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 {
 	g_autoptr(GError) err = NULL;
-	_cleanup_close_ int sock = -1;
+	struct ctr_launch l = { .port_fds = j->port_fds };
+	int r;
 
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
@@ -355,35 +158,57 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : MON_DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
 	    prepare(j, &err) < 0)
 		return wrap_fail(err);
-	if (launch(j, &sock, &err) < 0)
-		return abandon(j, err);
+	if (j->create_only) {
+		ports_close_fds(j->port_fds);
+		printf("%s\n", j->st->id);
+		return 0;
+	}
+	l.attach = !j->r.detach;
+	{
+		_cleanup_close_ int lock = state_lock_ctr(j->ctx->root, j->st->id, &err);
+		r = lock < 0 ? -1 : ctr_launch(j->ctx, j->st, &l, &err);
+	}
+	if (r < 0) {
+		/* A run that did not start leaves nothing behind. */
+		fprintf(stderr, "ctr-wrap: %s\n", err->message);
+		wrap_cleanup(j->ctx, j->st, true, NULL);
+		return l.exit_code;
+	}
 	if (j->r.detach) {
 		printf("%s\n", j->st->id);
 		return 0;
 	}
-	return wrap_attach_and_wait(j->ctx, j->st, TAKE_FD(sock), j->r.interactive, j->keys, j->r.rm);
+	return wrap_attach_and_wait(j->ctx, j->st, l.sock, j->r.interactive, j->keys, j->r.rm);
 }
 
-int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
+static int run_or_create(struct wrap_ctx *ctx, int argc, char **argv, bool create_only)
 {
 	g_autoptr(GOptionContext) oc = wrap_option_context(
 		"ROOTFS|IMAGE [COMMAND [ARG...]]",
-		"Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's name\n"
-		"or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
-	struct run_job j = { .ctx = ctx, .l.exit_code = WRAP_EXIT_ERROR };
+		create_only ? "Create a container whose root is ROOTFS, or made from IMAGE, to run COMMAND when started\n"
+			      "(ctr-wrap start). IMAGE is a loaded image's name or id, or oci:DIR[:TAG],\n"
+			      "oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first."
+			    : "Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's name\n"
+			      "or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
+	struct run_job j = { .ctx = ctx, .create_only = create_only };
 	const GOptionEntry entries[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &j.r.name, "Container name (default: the short id)", "NAME" },
-		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &j.r.detach, "Run in the background, print the id", NULL },
 		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.r.interactive, "Keep stdin open and forward it",
 		  NULL },
 		{ "rm", 0, 0, G_OPTION_ARG_NONE, &j.r.rm, "Remove the container when it exits", NULL },
-		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.r.detach_keys,
-		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
 		{ "log-driver", 0, 0, G_OPTION_ARG_STRING, &j.r.log_driver, "k8s-file (default), journald or none",
 		  "DRIVER" },
 		{ "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &j.r.log_opts, "max-size=SIZE (k8s-file)", "OPT" },
 		{ "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &j.r.publish,
 		  "Publish a port [IP:][HOST:]CTR[/PROTO]", "SPEC" },
+		{ "restart", 0, 0, G_OPTION_ARG_STRING, &j.r.restart,
+		  "Restart policy: no (default), on-failure[:MAX], always, unless-stopped", "POLICY" },
+		{ NULL }
+	};
+	const GOptionEntry run_entries[] = {
+		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &j.r.detach, "Run in the background, print the id", NULL },
+		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.r.detach_keys,
+		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ", \"\" disables)", "KEYS" },
 		{ NULL }
 	};
 	int rc;
@@ -392,11 +217,14 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 	spec_opts_add_entries(oc, &j.so);
 	image_rootfs_add_entries(oc, &j.ir, TRUE);
 	g_option_context_add_main_entries(oc, entries, NULL);
-	g_option_context_set_description(oc, "Options must come before ROOTFS or IMAGE.\n"
-					     "Example: ctr-wrap run --rm -it ./rootfs /bin/sh\n");
-	mon_spawn_init(&j.l.mon);
-	j.l.port_fds = g_array_new(FALSE, FALSE, sizeof(int));
-	j.l.mappings = ports_mappings_new();
+	if (!create_only)
+		g_option_context_add_main_entries(oc, run_entries, NULL);
+	g_option_context_set_description(oc, create_only ? "Options must come before ROOTFS or IMAGE.\n"
+							   "Example: ctr-wrap create --name web --restart always ./rootfs "
+							   "httpd -f\n"
+							 : "Options must come before ROOTFS or IMAGE.\n"
+							   "Example: ctr-wrap run --rm -it ./rootfs /bin/sh\n");
+	j.port_fds = g_array_new(FALSE, FALSE, sizeof(int));
 	j.keys = g_byte_array_new();
 	j.st = g_new0(struct ctr_state, 1);
 	spec_host_detect(&j.host);
@@ -406,17 +234,23 @@ int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
 	if (!j.st->bundle || !g_file_test(j.st->bundle, G_FILE_TEST_IS_DIR))
 		image_rootfs_release(&j.ir);
 
-	mon_spawn_close(&j.l.mon);
-	ports_close_fds(j.l.port_fds);
-	g_array_unref(j.l.port_fds);
-	g_array_unref(j.l.mappings);
+	ports_close_fds(j.port_fds);
+	g_array_unref(j.port_fds);
 	g_byte_array_unref(j.keys);
 	ctr_state_free(j.st);
-	g_free(j.conmon);
-	g_free(j.rt_root);
 	spec_host_clear(&j.host);
 	spec_opts_clear(&j.so);
 	image_rootfs_clear(&j.ir);
 	run_opts_clear(&j.r);
 	return rc;
+}
+
+int cmd_run(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	return run_or_create(ctx, argc, argv, false);
+}
+
+int cmd_create(struct wrap_ctx *ctx, int argc, char **argv)
+{
+	return run_or_create(ctx, argc, argv, true);
 }

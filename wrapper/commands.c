@@ -17,6 +17,7 @@
 #include "wrapper/image_store.h"
 #include "wrapper/oci_runtime.h"
 #include "wrapper/port_forward.h"
+#include "wrapper/restart_policy.h"
 #include "wrapper/spec.h"
 
 static int spec_adapter(struct wrap_ctx *ctx, int argc, char **argv)
@@ -33,15 +34,23 @@ static int port_forward_adapter(struct wrap_ctx *ctx, int argc, char **argv)
 
 const struct wrap_command wrap_commands[] = {
 	{ "run", cmd_run, "Run COMMAND in a new container from ROOTFS or an image" },
+	{ "create", cmd_create, "Create a container from ROOTFS or an image without starting it" },
+	{ "start", cmd_start, "Start created or exited containers" },
+	{ "restart", cmd_restart, "Stop and start containers" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "logs", cmd_logs, "Show a container's output" },
 	{ "attach", cmd_attach, "Attach to a running container's input and output" },
 	{ "exec", cmd_exec, "Run a command in a running container" },
 	{ "stop", cmd_stop, "Stop a container (SIGTERM, then SIGKILL)" },
 	{ "kill", cmd_kill, "Send a signal to a container" },
+	{ "pause", cmd_pause, "Freeze a container's processes" },
+	{ "unpause", cmd_unpause, "Thaw a paused container" },
 	{ "wait", cmd_wait, "Wait for a container to exit and print its exit code" },
 	{ "rm", cmd_rm, "Remove a container" },
 	{ "inspect", cmd_inspect, "Show a container's state as JSON" },
+	{ "stats", cmd_stats, "Show containers' CPU, memory, pids, block and network I/O" },
+	{ "top", cmd_top, "Show a container's processes" },
+	{ "update", cmd_update, "Change a running container's limits" },
 	{ "spec", spec_adapter, "Print the OCI config.json that run would use" },
 	{ "image", cmd_image, "Load, list, inspect and remove images" },
 	{ "cleanup", cmd_cleanup, NULL },
@@ -210,23 +219,27 @@ static void release_parent_cgroup(void)
 	}
 }
 
-int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err)
+void wrap_runtime_forget(struct wrap_ctx *ctx, struct ctr_state *st)
 {
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	const char *del[] = { "delete", "--force", st->id, NULL };
 	g_autoptr(GError) local = NULL;
-	bool was_deleted = st->deleted;
 
 	/* Cleanup runs twice for a foreground --rm (exit command, then `run`): one delete is enough. */
-	if (!was_deleted) {
-		if (oci_runtime_call(st->runtime, rt_root, del, NULL, &local) == 0) {
-			st->deleted = true;
-		} else {
-			g_debug("%s", local->message);
-			g_clear_error(&local);
-		}
-		release_parent_cgroup();
-	}
+	if (st->deleted)
+		return;
+	if (oci_runtime_call(st->runtime, rt_root, del, NULL, &local) == 0)
+		st->deleted = true;
+	else
+		g_debug("%s", local->message);
+	release_parent_cgroup();
+}
+
+int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err)
+{
+	bool was_deleted = st->deleted;
+
+	wrap_runtime_forget(ctx, st);
 	if (force_remove || (st->rm && !st->attached)) {
 		if (st->image_mount && image_mount_release(st->image_mount, err) < 0)
 			return -1;
@@ -237,14 +250,24 @@ int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, 
 	return state_save(ctx->root, st, err);
 }
 
-/* `cleanup ID`: the monitor's exit command. Quiet when the container is already gone. */
+/*
+ * `cleanup --launch=N ID`: the monitor's exit command. Quiet when the container is already gone, or
+ * when N is not its current launch (a start came first and the runtime container is a new one).
+ */
 int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autoptr(GOptionContext) oc = wrap_option_context("ID", "Internal: release a container after it exited.");
+	int launch = -1;
+	const GOptionEntry entries[] = {
+		{ "launch", 0, 0, G_OPTION_ARG_INT, &launch, "The launch this monitor belongs to", "N" },
+		{ NULL }
+	};
 	g_autoptr(ctr_state) st = NULL;
 	_cleanup_close_ int lock = -1;
 	g_autoptr(GError) err = NULL;
+	int code = -1;
 
+	g_option_context_add_main_entries(oc, entries, NULL);
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc != 2) {
@@ -255,9 +278,13 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 	if (lock < 0)
 		return 0;
 	st = state_load(ctx->root, argv[1], NULL);
-	if (!st)
+	if (!st || (launch >= 0 && launch != st->launches))
 		return 0;
 	if (wrap_cleanup(ctx, st, false, &err) < 0)
+		return wrap_fail(err);
+	if (!state_read_exit(ctx->root, st->id, &code) || st->rm)
+		return 0;
+	if (restart_policy_schedule(ctx, st, code, &err) < 0)
 		return wrap_fail(err);
 	return 0;
 }

@@ -60,14 +60,27 @@ char *wrap_conmon(struct wrap_ctx *ctx, GError **err);
 int wrap_remove_broken(struct wrap_ctx *ctx, const char *ref, GError **err);
 /* Resolve REF (name, id, id prefix) and load its state. */
 struct ctr_state *wrap_lookup(struct wrap_ctx *ctx, const char *ref, GError **err);
+/* `runtime delete --force ID` unless st->deleted says it is done; sets st->deleted. */
+void wrap_runtime_forget(struct wrap_ctx *ctx, struct ctr_state *st);
 /* `runtime delete [-f] ID`, then remove the state when st->rm or force_remove. Idempotent. */
 int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err);
+
+/* Stop st: SIGTERM, SIGKILL after timeout seconds (0: at once). Done when it has exited. */
+int wrap_stop(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err);
 
 /* The state plus what is only known now (status, exit code, finish time) as a JSON object. */
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty);
 
 /* The commands. */
 int cmd_run(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_create(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_start(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_restart(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_stats(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_top(struct wrap_ctx *ctx, int argc, char **argv);
+int cmd_update(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_ps(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct wrap_ctx *ctx, int argc, char **argv);
 int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv);

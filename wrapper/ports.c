@@ -199,6 +199,17 @@ char *ports_format(const struct port_mapping *m)
 	return g_strdup_printf("%s->%u/%s", host, m->ctr_port, ports_proto_name(m->proto));
 }
 
+char *ports_spec(const struct port_mapping *m)
+{
+	const char *proto = ports_proto_name(m->proto);
+
+	if (!m->host_ip)
+		return g_strdup_printf("%u:%u/%s", m->host_port, m->ctr_port, proto);
+	if (strchr(m->host_ip, ':'))
+		return g_strdup_printf("[%s]:%u:%u/%s", m->host_ip, m->host_port, m->ctr_port, proto);
+	return g_strdup_printf("%s:%u:%u/%s", m->host_ip, m->host_port, m->ctr_port, proto);
+}
+
 static int bind_failure(GError **err, int errnum, const struct port_mapping *m)
 {
 	g_autofree char *host = format_host(m->host_ip, m->host_port);

@@ -32,6 +32,9 @@ int ports_parse(const char *spec, GArray *out, GError **err);
 /* "127.0.0.1:8080->80/tcp", "0.0.0.0:8080->80/udp", "[::1]:8080->80/tcp". */
 char *ports_format(const struct port_mapping *m);
 
+/* The mapping as a -p value that ports_parse() reads back: "127.0.0.1:8080:80/tcp", "[::1]:8080:80/udp". */
+char *ports_spec(const struct port_mapping *m);
+
 /*
  * Bind one socket per mapping (fds_out, a GArray of int, gets them in
  * mapping order). Random host ports are written back into mappings. On

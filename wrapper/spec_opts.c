@@ -512,7 +512,7 @@ static int parse_security_opts(struct spec_opts *o, GError **err)
 	return 0;
 }
 
-static int parse_resources(struct spec_opts *o, GError **err)
+int spec_opts_parse_resources(struct spec_opts *o, GError **err)
 {
 	if (o->raw.memory) {
 		g_autoptr(GError) local = NULL;
@@ -693,7 +693,7 @@ int spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err)
 		o->seccomp = SPEC_SECCOMP_UNCONFINED;
 
 	if (parse_identity(o, err) < 0 || parse_env(o, err) < 0 || parse_mounts(o, err) < 0 ||
-	    parse_resources(o, err) < 0 || parse_cgroup_parent(o, err) < 0)
+	    spec_opts_parse_resources(o, err) < 0 || parse_cgroup_parent(o, err) < 0)
 		return -1;
 	return 0;
 }

@@ -90,6 +90,9 @@ void spec_opts_add_entries(GOptionContext *ctx, struct spec_opts *o);
  */
 int spec_opts_finish(struct spec_opts *o, int argc, char **argv, GError **err);
 
+/* Only --memory, --cpus and --pids-limit from o->raw into memory, cpu_quota, pids_limit (update). */
+int spec_opts_parse_resources(struct spec_opts *o, GError **err);
+
 /* Helpers, public for the tests. */
 /* "512", "64k", "512m", "2g" (optionally with a trailing b) in bytes. */
 int spec_parse_size(const char *s, gint64 *out, GError **err);

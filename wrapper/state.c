@@ -33,6 +33,10 @@ void ctr_state_free(struct ctr_state *st)
 	g_free(st->log_driver);
 	g_free(st->log_path);
 	g_strfreev(st->ports);
+	g_strfreev(st->publish);
+	g_free(st->started);
+	g_free(st->boot_id);
+	g_free(st->restart_policy);
 	g_free(st);
 }
 
@@ -60,6 +64,21 @@ char *ctr_state_to_json(const struct ctr_state *st, bool pretty)
 	json_kv_bool(g, "tty", st->tty);
 	json_kv_bool(g, "attached", st->attached);
 	json_kv_bool(g, "deleted", st->deleted);
+	json_kv_bool(g, "interactive", st->interactive);
+	json_kv_bool(g, "cgroup_systemd", st->cgroup_systemd);
+	json_kv_int(g, "log_size_max", st->log_size_max);
+	json_kv_strv(g, "publish", st->publish);
+	json_kv_str(g, "started", st->started);
+	json_kv_str(g, "boot_id", st->boot_id);
+	json_kv_int(g, "launches", st->launches);
+	json_kv_str(g, "restart_policy", st->restart_policy);
+	json_kv_int(g, "restart_max", st->restart_max);
+	json_kv_int(g, "restart_count", st->restart_count);
+	json_kv_int(g, "restart_streak", st->restart_streak);
+	json_kv_bool(g, "restart_pending", st->restart_pending);
+	json_kv_int(g, "restart_pid", st->restart_pid);
+	json_kv_bool(g, "stopped_by_user", st->stopped_by_user);
+	json_kv_bool(g, "paused", st->paused);
 	yajl_gen_map_close(g);
 	return json_finish(g);
 }
@@ -132,6 +151,21 @@ struct ctr_state *ctr_state_from_json(const char *text, GError **err)
 	st->tty = tree_bool(root, "tty");
 	st->attached = tree_bool(root, "attached");
 	st->deleted = tree_bool(root, "deleted");
+	st->interactive = tree_bool(root, "interactive");
+	st->cgroup_systemd = tree_bool(root, "cgroup_systemd");
+	st->log_size_max = tree_int(root, "log_size_max");
+	st->publish = tree_strv(root, "publish");
+	st->started = tree_str(root, "started");
+	st->boot_id = tree_str(root, "boot_id");
+	st->launches = (int)CLAMP(tree_int(root, "launches"), 0, G_MAXINT);
+	st->restart_policy = tree_str(root, "restart_policy");
+	st->restart_max = (int)CLAMP(tree_int(root, "restart_max"), 0, G_MAXINT);
+	st->restart_count = (int)CLAMP(tree_int(root, "restart_count"), 0, G_MAXINT);
+	st->restart_streak = (int)CLAMP(tree_int(root, "restart_streak"), 0, 64);
+	st->restart_pending = tree_bool(root, "restart_pending");
+	st->restart_pid = (pid_t)CLAMP(tree_int(root, "restart_pid"), 0, G_MAXINT);
+	st->stopped_by_user = tree_bool(root, "stopped_by_user");
+	st->paused = tree_bool(root, "paused");
 	yajl_tree_free(root);
 	if (!st->id || !st->name) {
 		ctr_state_free(st);
@@ -529,6 +563,37 @@ bool state_pid_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+char *state_boot_id(void)
+{
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &text, NULL, NULL))
+		return NULL;
+	return g_strdup(g_strstrip(text));
+}
+
+/* A monitor pid recorded before a reboot may now name any process. */
+static bool state_same_boot(const struct ctr_state *st)
+{
+	g_autofree char *now = NULL;
+
+	if (!st->boot_id)
+		return true;
+	now = state_boot_id();
+	return !now || strcmp(now, st->boot_id) == 0;
+}
+
+int state_write_exit(const char *root, const char *id, int code, GError **err)
+{
+	g_autofree char *path = state_exit_file(root, id);
+	g_autofree char *text = g_strdup_printf("%d", code);
+	g_autoptr(GError) local = NULL;
+
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local))
+		return cm_set_error(err, EIO, "%s", local->message);
+	return 0;
+}
+
 enum ctr_status state_status(const char *root, const struct ctr_state *st, int *exit_code)
 {
 	int code = -1;
@@ -536,11 +601,16 @@ enum ctr_status state_status(const char *root, const struct ctr_state *st, int *
 
 	if (state_read_exit(root, st->id, &code)) {
 		s = CTR_EXITED;
-	} else if (!state_pid_alive(st->monitor_pid)) {
+	} else if (st->monitor_pid <= 0) {
+		/* Made by `create`, or between a start's state and its monitor. */
+		s = CTR_CREATED;
+	} else if (!state_same_boot(st) || !state_pid_alive(st->monitor_pid)) {
 		/* The monitor may have written the file just after we looked. */
 		s = state_read_exit(root, st->id, &code) ? CTR_EXITED : CTR_UNKNOWN;
+	} else if (st->status == CTR_RUNNING) {
+		s = st->paused ? CTR_PAUSED : CTR_RUNNING;
 	} else {
-		s = st->status == CTR_RUNNING ? CTR_RUNNING : CTR_CREATED;
+		s = CTR_CREATED;
 	}
 	if (exit_code)
 		*exit_code = code;
@@ -558,6 +628,8 @@ const char *ctr_status_name(enum ctr_status s)
 		return "exited";
 	case CTR_UNKNOWN:
 		return "unknown";
+	case CTR_PAUSED:
+		return "paused";
 	}
 	return "unknown";
 }

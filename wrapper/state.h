@@ -23,6 +23,7 @@ enum ctr_status {
 	CTR_RUNNING,
 	CTR_EXITED,	/* the exit file exists */
 	CTR_UNKNOWN,	/* no exit file and the monitor is gone */
+	CTR_PAUSED,	/* running, frozen by `pause` */
 };
 
 struct ctr_state {
@@ -44,6 +45,25 @@ struct ctr_state {
 	bool tty;
 	bool attached;		/* a foreground `run` will remove it itself (--rm) */
 	bool deleted;		/* the runtime has forgotten it; only our state is left */
+
+	/* What a later `start` needs to launch the monitor again the same way. */
+	bool interactive;	/* -i: the monitor keeps the container's stdin */
+	bool cgroup_systemd;	/* the runtime needs --systemd-cgroup */
+	gint64 log_size_max;	/* k8s-file max-size, <= 0: none */
+	char **publish;		/* -p specs with the host port fixed: "127.0.0.1:8080:80/tcp" */
+	char *started;		/* RFC 3339, when the monitor last started it; NULL: never */
+	char *boot_id;		/* the boot the monitor was started in: after a reboot it is gone */
+	int launches;		/* monitors started so far: tells a late exit command of an old one apart */
+
+	/* Restart policy (restart_policy.h) and lifecycle flags. */
+	char *restart_policy;	/* "no", "on-failure", "always", "unless-stopped"; NULL = "no" */
+	int restart_max;	/* on-failure:MAX, 0 = no limit */
+	int restart_count;	/* restarts by the policy since the last start by a person */
+	int restart_streak;	/* restarts in a row that ran < 10 s: the back-off exponent */
+	bool restart_pending;	/* a restart helper waits out the back-off */
+	pid_t restart_pid;	/* that helper */
+	bool stopped_by_user;	/* stop/kill by a person: the policy stays off until a start */
+	bool paused;		/* frozen by `pause` */
 };
 
 void ctr_state_free(struct ctr_state *st);
@@ -104,6 +124,12 @@ bool state_pid_alive(pid_t pid);
 /* Exit file, else recorded status, else CTR_UNKNOWN when the monitor died. */
 enum ctr_status state_status(const char *root, const struct ctr_state *st, int *exit_code);
 const char *ctr_status_name(enum ctr_status s);
+
+/* This boot's /proc/sys/kernel/random/boot_id (newly allocated), NULL if unreadable. */
+char *state_boot_id(void);
+
+/* Write ROOT/ID/exits/ID with code, as the monitor would, for a start that failed before it ran. */
+int state_write_exit(const char *root, const char *id, int code, GError **err);
 
 /* Remove a directory tree (no error if absent). */
 int state_rm_rf(const char *path, GError **err);
