@@ -276,6 +276,28 @@ static char *finished_at(const char *root, const char *id)
 	return g_date_time_format_iso8601(t);
 }
 
+/* The limits in config.json, which `update` changes: what the next start gets. 0 is none. */
+static void json_resources(yajl_gen g, const struct ctr_state *st)
+{
+	g_autofree char *path = g_build_filename(st->bundle, "config.json", NULL);
+	g_autofree char *text = NULL;
+	const char *mem[] = { "linux", "resources", "memory", "limit", NULL };
+	const char *quota[] = { "linux", "resources", "cpu", "quota", NULL };
+	const char *period[] = { "linux", "resources", "cpu", "period", NULL };
+	const char *pids[] = { "linux", "resources", "pids", "limit", NULL };
+	const char *const *paths[] = { mem, quota, period, pids };
+	const char *keys[] = { "Memory", "CpuQuota", "CpuPeriod", "PidsLimit" };
+	yajl_val root = NULL;
+
+	if (g_file_get_contents(path, &text, NULL, NULL))
+		root = yajl_tree_parse(text, NULL, 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		yajl_val v = root ? yajl_tree_get(root, (const char **)paths[i], yajl_t_number) : NULL;
+		json_kv_int(g, keys[i], v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0);
+	}
+	yajl_tree_free(root);
+}
+
 char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool pretty)
 {
 	int code = -1;
@@ -310,6 +332,8 @@ char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool p
 	json_kv_str(g, "LogPath", st->log_path);
 	json_kv_strv(g, "Ports", st->ports);
 	json_kv_bool(g, "Tty", st->tty);
+	json_kv_bool(g, "Interactive", st->interactive);
+	json_resources(g, st);
 	json_kv_bool(g, "AutoRemove", st->rm);
 	image_info_container(g, st->image_mount);
 	yajl_gen_map_close(g);

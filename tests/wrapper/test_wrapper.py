@@ -585,7 +585,9 @@ def test_detached_run_leaves_no_caller_fd(ctx):
 
 # ------------------------------------------------------------------ entry point
 
-def main():
+def main(registry=None):
+    """Also the entry point of test_lifecycle.py, with its own registry."""
+    registry = registry or reg
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrapper", required=True)
     ap.add_argument("--monitor", required=True)
@@ -601,24 +603,24 @@ def main():
     monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else shutil.which(opts.monitor) or opts.monitor
     for what, path in (("wrapper", wrapper), ("monitor", monitor)):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            testlib.report_all("FAIL", reg, SUITE, opts.label, opts.pattern,
+            testlib.report_all("FAIL", registry, SUITE, opts.label, opts.pattern,
                                "%s binary %s not found or not executable" % (what, path), printer)
             return 0
     if os.geteuid() != 0:
-        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "needs root", printer)
+        testlib.report_all("SKIP", registry, SUITE, opts.label, opts.pattern, "needs root", printer)
         return 0
     if not shutil.which("runc"):
-        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "runc not installed", printer)
+        testlib.report_all("SKIP", registry, SUITE, opts.label, opts.pattern, "runc not installed", printer)
         return 0
     testlib.reaper()
     try:
         rootfs = testlib.prepare_rootfs(opts.build)
     except Exception as e:  # noqa: B902
-        testlib.report_all("FAIL", reg, SUITE, opts.label, opts.pattern, "rootfs: %s" % e, printer)
+        testlib.report_all("FAIL", registry, SUITE, opts.label, opts.pattern, "rootfs: %s" % e, printer)
         return 0
     base = tempfile.mkdtemp(prefix="cwt-", dir="/tmp")
     try:
-        testlib.run_suite(reg, SUITE, opts.label, lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name),
+        testlib.run_suite(registry, SUITE, opts.label, lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name),
                           pattern=opts.pattern, jobs=opts.jobs, printer=printer)
     finally:
         testlib.drain_children()
