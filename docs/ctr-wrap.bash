@@ -4,7 +4,8 @@
 # The option lists follow wrapper/commands.c, wrapper/cmd_*.c and wrapper/spec_opts.c;
 # tests/wrapper/test_wrapper.py (test_docs_consistent) checks them against `ctr-wrap CMD --help`.
 
-_ctr_wrap_commands="run ps logs attach exec stop kill wait rm inspect spec image"
+_ctr_wrap_commands="run create start restart ps logs attach exec stop kill pause unpause wait rm inspect stats top
+	update spec image"
 _ctr_wrap_image_commands="load ls rm inspect"
 _ctr_wrap_sources="oci: oci-archive: docker-archive:"
 
@@ -35,7 +36,14 @@ _ctr_wrap_cmd_opts()
 	"") f="-h --help --version"; a="--root --storage --runtime --conmon" ;;
 	run)
 		f="$_ctr_wrap_spec_flags -d --detach -i --interactive --rm -P --publish-all"
-		a="$_ctr_wrap_spec_args --name --detach-keys --log-driver --log-opt -p --publish --entrypoint" ;;
+		a="$_ctr_wrap_spec_args --name --detach-keys --log-driver --log-opt -p --publish --entrypoint --restart" ;;
+	create)
+		f="$_ctr_wrap_spec_flags -i --interactive --rm -P --publish-all"
+		a="$_ctr_wrap_spec_args --name --log-driver --log-opt -p --publish --entrypoint --restart" ;;
+	start) f="-a --attach -i --interactive --all-restartable"; a="--detach-keys" ;;
+	restart) a="-t --time" ;;
+	stats) f="--no-stream"; a="--format" ;;
+	update) a="-m --memory --cpus --pids-limit" ;;
 	spec) f="$_ctr_wrap_spec_flags"; a="$_ctr_wrap_spec_args --id --entrypoint" ;;
 	ps) f="-a --all -q --quiet"; a="--format" ;;
 	logs) f="-f --follow"; a="--tail --since" ;;
@@ -111,6 +119,8 @@ _ctr_wrap_value()
 	--log-driver) _ctr_wrap_add "k8s-file journald none" ;;
 	--log-opt) _ctr_wrap_add "max-size="; compopt -o nospace 2>/dev/null ;;
 	--format) _ctr_wrap_add "table json" ;;
+	--restart) _ctr_wrap_add "no on-failure on-failure: always unless-stopped"
+		[[ ${COMPREPLY[*]} == on-failure: ]] && compopt -o nospace 2>/dev/null ;;
 	--ulimit) _ctr_wrap_add "$_ctr_wrap_ulimits"; compopt -o nospace 2>/dev/null ;;
 	--cap-add | --cap-drop)
 		# Any case, with or without CAP_.
@@ -237,7 +247,7 @@ _ctr_wrap()
 		return 0
 	fi
 	case $cmd in
-	run | spec)
+	run | create | spec)
 		if [ ${#pos[@]} -eq 0 ]; then
 			_ctr_wrap_files -d
 			_ctr_wrap_images
@@ -245,10 +255,10 @@ _ctr_wrap()
 		else
 			_ctr_wrap_in_rootfs "${pos[0]}"
 		fi ;;
-	exec | attach) [ ${#pos[@]} -eq 0 ] && _ctr_wrap_containers RUNNING ;;
+	exec | attach | top) [ ${#pos[@]} -eq 0 ] && _ctr_wrap_containers RUNNING ;;
 	logs) [ ${#pos[@]} -eq 0 ] && _ctr_wrap_containers ALL ;;
-	stop | kill) _ctr_wrap_containers RUNNING ;;
-	wait | rm | inspect) _ctr_wrap_containers ALL ;;
+	stop | kill | pause | unpause | stats | update) _ctr_wrap_containers RUNNING ;;
+	start | restart | wait | rm | inspect) _ctr_wrap_containers ALL ;;
 	image)
 		# Image commands take their options anywhere.
 		if [ ${#pos[@]} -eq 0 ]; then

@@ -355,8 +355,9 @@ def test_docs_consistent(ctx):
     globals_text = re.search(r"(?ms)^\.SH GLOBAL OPTIONS$(.*?)^\.SH ", man_text)
     check(globals_text, "the man page has no GLOBAL OPTIONS section")
     for cmd, opts in options.items():
-        # spec documents the container options it shares with run under run.
-        text = globals_text.group(1) if not cmd else sections.get(cmd, "") + (sections["run"] if cmd == "spec" else "")
+        # spec and create document the container options they share with run under run.
+        shared = sections["run"] if cmd in ("spec", "create") else ""
+        text = globals_text.group(1) if not cmd else sections.get(cmd, "") + shared
         missing = sorted(o for o in opts if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), text))
         check_eq(missing, [], "options of %r missing from its man page section" % (cmd or "ctr-wrap"))
 
