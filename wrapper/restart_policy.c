@@ -109,7 +109,7 @@ static G_NORETURN void helper_main(struct wrap_ctx *ctx, const char *id, guint d
 		st->restart_count++;
 		if (ctr_launch(ctx, st, &l, &err) == 0)
 			_exit(0);
-		g_warning("restart of container %s failed: %s", st->name, err->message);
+		fprintf(stderr, "ctr-wrap: restart of container %s failed: %s\n", st->name, err->message);
 		state_write_exit(ctx->root, id, l.exit_code, NULL);
 		if (restart_policy_wants(st, l.exit_code)) {
 			delay_ms = restart_policy_next_delay(st, 0);
