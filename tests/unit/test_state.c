@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -48,7 +49,23 @@ static void test_json_roundtrip(void)
 	g_autofree char *json = NULL;
 	g_autoptr(GError) err = NULL;
 
+	const char *publish[] = { "127.0.0.1:8080:80/tcp", NULL };
+
 	st->deleted = true;
+	st->interactive = true;
+	st->log_size_max = 8192;
+	st->publish = g_strdupv((char **)publish);
+	st->started = g_strdup("2026-01-02T03:04:06Z");
+	st->boot_id = g_strdup("b00t");
+	st->launches = 3;
+	st->restart_policy = g_strdup("on-failure");
+	st->restart_max = 5;
+	st->restart_count = 2;
+	st->restart_streak = 4;
+	st->restart_pending = true;
+	st->restart_pid = 4321;
+	st->stopped_by_user = true;
+	st->paused = true;
 	json = ctr_state_to_json(st, false);
 	back = ctr_state_from_json(json, &err);
 	g_assert_no_error(err);
@@ -63,6 +80,22 @@ static void test_json_roundtrip(void)
 	g_assert_true(back->deleted);
 	g_assert_false(back->attached);
 	g_assert_false(back->tty);
+	g_assert_true(back->interactive);
+	g_assert_false(back->cgroup_systemd);
+	g_assert_cmpint(back->log_size_max, ==, 8192);
+	g_assert_cmpstr(back->publish[0], ==, publish[0]);
+	g_assert_null(back->publish[1]);
+	g_assert_cmpstr(back->started, ==, "2026-01-02T03:04:06Z");
+	g_assert_cmpstr(back->boot_id, ==, "b00t");
+	g_assert_cmpint(back->launches, ==, 3);
+	g_assert_cmpstr(back->restart_policy, ==, "on-failure");
+	g_assert_cmpint(back->restart_max, ==, 5);
+	g_assert_cmpint(back->restart_count, ==, 2);
+	g_assert_cmpint(back->restart_streak, ==, 4);
+	g_assert_true(back->restart_pending);
+	g_assert_cmpint(back->restart_pid, ==, 4321);
+	g_assert_true(back->stopped_by_user);
+	g_assert_true(back->paused);
 	g_assert_null(ctr_state_from_json("{\"name\": \"x\"}", &err));
 	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
 }
@@ -186,15 +219,33 @@ static void test_status(void)
 	int code = 0;
 
 	g_assert_cmpint(state_create(root, a, NULL), ==, 0);
-	/* Monitor pid 0: gone, no exit file. */
+	/* Monitor pid 0: made by `create`, never launched. */
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_CREATED);
+	/* A monitor that is gone without an exit file. */
+	a->monitor_pid = INT_MAX;
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_UNKNOWN);
 	a->monitor_pid = getpid();
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_RUNNING);
+	a->paused = true;
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_PAUSED);
+	g_assert_cmpstr(ctr_status_name(CTR_PAUSED), ==, "paused");
+	a->paused = false;
+	/* Recorded in another boot: the pid names some other process now. */
+	a->boot_id = g_strdup("not-this-boot");
+	g_assert_cmpint(state_status(root, a, &code), ==, CTR_UNKNOWN);
+	g_clear_pointer(&a->boot_id, g_free);
+	a->boot_id = state_boot_id();
+	g_assert_nonnull(a->boot_id);
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_RUNNING);
 	a->status = CTR_CREATED;
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_CREATED);
 	g_assert_true(g_file_set_contents(exit_file, "137", -1, NULL));
 	g_assert_cmpint(state_status(root, a, &code), ==, CTR_EXITED);
 	g_assert_cmpint(code, ==, 137);
+	/* A start that failed before its monitor ran records its code the same way. */
+	g_assert_cmpint(state_write_exit(root, ID_A, 125, NULL), ==, 0);
+	g_assert_true(state_read_exit(root, ID_A, &code));
+	g_assert_cmpint(code, ==, 125);
 	g_assert_cmpstr(ctr_status_name(CTR_EXITED), ==, "exited");
 	g_assert_true(state_pid_alive(getpid()));
 	g_assert_false(state_pid_alive(0));
