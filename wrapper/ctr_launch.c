@@ -112,6 +112,8 @@ static int run_monitor(struct wrap_ctx *ctx, struct ctr_state *st, const char *c
 	int data = 0;
 
 	mon->argv = argv;
+	/* As podman: the monitor's files (an "oom" marker) go into the bundle, not the caller's directory. */
+	mon->cwd = st->bundle;
 	mon->extra_fds = (const int *)(void *)port_fds->data;
 	mon->n_extra = port_fds->len;
 	if (mon_spawn(mon, err) < 0 || mon_send_start(mon, err) < 0 || mon_wait_first(mon, err) < 0)
