@@ -234,8 +234,9 @@ static int launch_steps(struct wrap_ctx *ctx, struct ctr_state *st, struct ctr_l
 	if (!conmon)
 		return -1;
 	if (!g_file_test(st->rootfs, G_FILE_TEST_IS_DIR))
-		return cm_set_error(err, ENOENT, "the root file system %s of container %s is gone", st->rootfs,
-				    st->name);
+		return cm_set_error(err, ENOENT,
+				    "the root file system %s of container %s is gone (restore it, or ctr-wrap rm %s)",
+				    st->rootfs, st->name, st->name);
 	if (!(mappings = publish_mappings(st->publish, err)))
 		return -1;
 	if (!port_fds->len && mappings->len && reserve_again(st, mappings, port_fds, err) < 0)
