@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -303,7 +304,8 @@ def test_stats(ctx):
     outdir = tempfile.mkdtemp(prefix="st-", dir=ctx.root)
     p = testlib.spawn(ctx.argv("stats", "busy"), outdir)
     time.sleep(2.5)
-    os.kill(p.pid, 2)
+    # TERM, not INT: a suite started in the background inherits SIGINT ignored.
+    os.kill(p.pid, signal.SIGTERM)
     p.wait(10)
     out = p.stdout.decode() if isinstance(p.stdout, bytes) else p.stdout
     check(out.count("NAME") >= 2, "stats refreshes: %r" % out[:300])
