@@ -36,6 +36,7 @@ struct k8s_log {
 	bool rotate;
 	int max_files;
 	bool no_sync;
+	bool unsynced; /* written since the last fsync: a log nothing was written to costs no fsync */
 
 	gint64 written; /* size of the current file */
 	gint64 total;	/* logged by this process, for the global limit */
@@ -119,6 +120,7 @@ static void use_fd(struct k8s_log *l, int fd)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = fd;
+	l->unsynced = false;
 	if (fstat(fd, &st) == 0) {
 		l->regular = S_ISREG(st.st_mode);
 		l->written = l->regular ? st.st_size : 0;
@@ -181,6 +183,7 @@ static bool out_flush(struct k8s_log *l)
 		ssize_t n = write(l->fd, l->out + l->out_off, l->out_len - l->out_off);
 		if (n > 0) {
 			l->out_off += (size_t)n;
+			l->unsynced = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -493,7 +496,7 @@ void k8s_log_write_at(struct k8s_log *l, enum stdpipe pipe, const char *buf, siz
 bool k8s_log_reopen(struct k8s_log *l, GError **err)
 {
 	out_flush(l);
-	if (!l->no_sync && l->regular && fsync(l->fd) < 0)
+	if (!l->no_sync && l->regular && l->unsynced && fsync(l->fd) < 0)
 		diag_warn("Failed to sync log file %s on reopen: %s", l->path, g_strerror(errno));
 	int fd = open_target(l->path, err);
 	if (fd < 0)
@@ -522,7 +525,7 @@ void k8s_log_close(struct k8s_log *l)
 	l->stalled = false;
 	if (!out_flush(l))
 		drop_pending(l);
-	if (!l->no_sync && l->regular && fsync(l->fd) < 0)
+	if (!l->no_sync && l->regular && l->unsynced && fsync(l->fd) < 0)
 		diag_warn("Failed to sync log file %s before exit: %s", l->path, g_strerror(errno));
 	if (l->stats.dropped_records > 0)
 		diag_warn("log file %s: %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT " bytes) dropped", l->path,

@@ -9,6 +9,7 @@ import contextlib
 import datetime
 import os
 import re
+import shutil
 import stat
 import struct
 import time
@@ -331,6 +332,33 @@ def test_logging_reopen_flood(ctx):
     out, err = em.expected()
     check_stream(recs, "stdout", out, "rotated files + log")
     check_stream(recs, "stderr", err, "rotated files + log")
+
+
+def _log_fsyncs(ctx, cmd):
+    """fsync calls the monitor makes on a container's k8s-file log (strace -P follows the path's fds)."""
+    b = ctx.bundle(cmd)
+    trace = os.path.join(ctx.tmp, "fsync-%s.out" % b.cid)
+    argv = ["-D", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-P", b.log, "-o", trace, ctx.monitor] + b.args()
+    m = b.start(args=argv, prog=shutil.which("strace"))
+    m.create(timeout=30)
+    m.runc_start()
+    check_eq(m.wait_exit_file(), b"0", "exit file")
+    m.wait_monitor(15)
+    with open(trace) as f:
+        return [ln.strip() for ln in f if "sync(" in ln], read_file(b.log)
+
+
+@test(improvement="a container that wrote nothing to its k8s-file log costs no fsync at exit (CRI-O runs an "
+      "exec probe through the monitor every few seconds per pod; 2.1.6 syncs the empty log each time)")
+def test_logging_fsync_only_when_written(ctx):
+    if not shutil.which("strace"):
+        raise TestSkip("strace not installed")
+    calls, log = _log_fsyncs(ctx, ["echo", "kept"])
+    check(b" stdout F kept\n" in log, "log of echo: %r" % log)
+    check(calls, "a log that was written to is not synced before the monitor exits")
+    calls, log = _log_fsyncs(ctx, ["true"])
+    check_eq(log, b"", "log of true")
+    check(not calls, "empty log synced: %r" % calls)
 
 
 @test(improvement="a ctl reopen (2 0 0) of a log that was not renamed away keeps its content (2.1.6 truncates it: "
