@@ -53,7 +53,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SR
 DEB_PACKAGES := build-essential pkg-config libglib2.0-dev libseccomp-dev libyajl-dev libarchive-dev \
 	libsystemd-dev libcap-dev runc crun podman conmon busybox-static socat systemd \
 	python3 iproute2 rpm valgrind hyperfine gnuplot-nox tmux strace catatonit zstd \
-	clang libclang-rt-14-dev clang-format
+	clang libclang-rt-14-dev clang-format linux-perf
 
 .PHONY: all deps check unit integration demo install uninstall dist rpm asan clean bench fuzz fuzz-build fuzz-replay \
 	format check-format
