@@ -358,19 +358,19 @@ def bench_run_latency(conmon, wrapper, rootfs, runs):
 
 def bench_exec_sync(monitors, rootfs, count):
     """count ExecSyncs of `true` per monitor, CRI-O style, alternating between the monitors."""
-    ctrs, samples = {}, {name: [] for name in monitors}
+    ctrs, runs, samples = {}, [], {name: [] for name in monitors}
     try:
         for name, path in monitors.items():
-            r = Run(path, rootfs, ["/bin/sleep", "1000"], "k8s-file:/dev/null")
-            ctrs[name] = crio_exec.Container(r, ["/bin/true"])
-            r.start()
+            runs.append(Run(path, rootfs, ["/bin/sleep", "1000"], "k8s-file:/dev/null"))
+            ctrs[name] = crio_exec.Container(runs[-1], ["/bin/true"])
+            runs[-1].start()
         names = list(monitors)
         for i in range(count):
             for name in (names if i % 2 == 0 else names[::-1]):
                 samples[name].append(crio_exec.exec_sync(monitors[name], ctrs[name]))
     finally:
-        for c in ctrs.values():
-            c.run.cleanup()
+        for r in runs:
+            r.cleanup()
     return {name: {"count": count, "wall": statistics.median(w for w, _ in s),
                    "cpu": statistics.mean(c for _, c in s), "cpu_median": statistics.median(c for _, c in s)}
             for name, s in samples.items()}
