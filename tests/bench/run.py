@@ -382,6 +382,8 @@ def bench_exec_sync(monitors, rootfs, count):
 
 def bench_floor(data, logdir):
     out = os.path.join(logdir, "floor.out")
+    # The container's bytes come from the page cache; so do the floor's.
+    sh("sh", "-c", "cat '%s' > /dev/null" % data)
     t0 = time.monotonic()
     sh("sh", "-c", "cat '%s' | cat > '%s'" % (data, out))
     wall = time.monotonic() - t0
