@@ -65,6 +65,28 @@ static int send_sd_journal(const struct iovec *iov, int n, void *data)
 	return sym_sd_journal_sendv(iov, n);
 }
 
+static const char *const own_fields[] = {
+	"MESSAGE",	  "CONTAINER_ID_FULL", "PRIORITY",		    "CONTAINER_ID",
+	"CONTAINER_TAG", "CONTAINER_NAME",    "SYSLOG_IDENTIFIER", "CONTAINER_PARTIAL_MESSAGE",
+};
+
+/*
+ * Accepted as conmon 2.2 accepts it, but not sent: journald drops a client's
+ * field that starts with '_' or a digit, and a label named like one of our own
+ * fields would give the entry two of them.
+ */
+static bool label_sendable(const char *label)
+{
+	size_t klen = strcspn(label, "=");
+
+	if (g_ascii_isdigit(label[0]) || label[0] == '_')
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(own_fields); i++)
+		if (strlen(own_fields[i]) == klen && strncmp(label, own_fields[i], klen) == 0)
+			return false;
+	return true;
+}
+
 /* conmon 2.2's checks and texts: KEY=VALUE, one '=', a key of A-Z, 0-9 and '_'. */
 static int check_label(const char *label, GError **err)
 {
@@ -119,8 +141,16 @@ struct journald_log *journald_log_new(const struct journald_log_config *cfg, GEr
 		j->ident = g_strconcat("SYSLOG_IDENTIFIER=", cfg->name, NULL);
 	else
 		j->ident = g_strdup_printf("SYSLOG_IDENTIFIER=%.*s", SHORT_ID_LEN, cfg->cid);
-	j->labels = g_strdupv((char **)cfg->labels);
-	j->n_labels = j->labels ? g_strv_length(j->labels) : 0;
+	g_autoptr(GPtrArray) sent = g_ptr_array_new();
+	for (char *const *l = cfg->labels; l && *l; l++) {
+		if (label_sendable(*l))
+			g_ptr_array_add(sent, g_strdup(*l));
+		else
+			diag_debug("label '%s' is not sent: journald would drop it or it names a field of ours", *l);
+	}
+	j->n_labels = sent->len;
+	g_ptr_array_add(sent, NULL);
+	j->labels = (char **)g_ptr_array_free(g_steal_pointer(&sent), FALSE);
 	j->no_partial = cfg->no_partial_message;
 	j->iov = g_new(struct iovec, FIXED_FIELDS + j->n_labels);
 	j->send = send_sd_journal;
