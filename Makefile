@@ -110,7 +110,7 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 TEST_ARGS ?=
-check: deps all fuzz-replay
+check: deps check-format all fuzz-replay
 	python3 tests/run.py --build $(BUILD) --conmon $(CONMON_BIN) --wrapper $(WRAP_BIN) \
 		--reference /usr/bin/conmon --asan-conmon build-asan/conmon-asan --valgrind $(TEST_ARGS)
 

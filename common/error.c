@@ -3,7 +3,10 @@
 
 #include <string.h>
 
+/* The quark's name is a token sequence, not an expression. */
+/* clang-format off */
 G_DEFINE_QUARK(cm-errno-error-quark, cm_errno_error)
+/* clang-format on */
 
 int cm_set_errno(GError **err, int errnum, const char *fmt, ...)
 {

@@ -61,14 +61,14 @@ struct attach_client {
 	int fd;
 	guint source;
 	GIOCondition cond; /* what source watches */
-	GQueue out; /* GBytes packets the socket did not take yet */
+	GQueue out;	   /* GBytes packets the socket did not take yet */
 	size_t out_bytes;
 	guint64 handed;	     /* bytes the socket has accepted from us */
 	gint64 first_offer;  /* monotonic µs when output was first handed or queued for it */
 	gint64 last_drain;   /* monotonic µs of the last send from the queue */
 	gint64 queued_since; /* monotonic µs when the queue last became non-empty */
-	bool eof; /* the client sent EOF: no more input from it */
-	bool paused; /* the stdin queue is full: not reading input */
+	bool eof;	     /* the client sent EOF: no more input from it */
+	bool paused;	     /* the stdin queue is full: not reading input */
 };
 
 struct attach_server {
@@ -80,9 +80,9 @@ struct attach_server {
 	GList *clients;
 	struct stdin_sink *in;
 	bool leave_stdin_open;
-	bool congested;	  /* the caller was asked to pause */
+	bool congested;	       /* the caller was asked to pause */
 	guint64 dropped_input; /* from clients that hung up while the stdin queue was full */
-	guint stall_source; /* checks congested clients for progress */
+	guint stall_source;    /* checks congested clients for progress */
 	void (*resume)(void *data);
 	void *resume_data;
 };
@@ -386,8 +386,8 @@ static int bind_socket(struct attach_server *s, const char *dir, GError **err)
 	return s->listen_fd < 0 ? -1 : 0;
 }
 
-struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,
-					bool full_attach, struct stdin_sink *in, bool leave_stdin_open, GError **err)
+struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid, bool full_attach,
+					struct stdin_sink *in, bool leave_stdin_open, GError **err)
 {
 	struct attach_server *s = g_new0(struct attach_server, 1);
 	s->listen_fd = -1;

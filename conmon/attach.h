@@ -27,8 +27,8 @@ struct attach_server;
  * Input from clients goes to in (may be NULL: no -i, input is discarded).
  * A client's EOF closes the container's stdin unless leave_stdin_open.
  */
-struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid,
-					bool full_attach, struct stdin_sink *in, bool leave_stdin_open, GError **err);
+struct attach_server *attach_server_new(const char *bundle, const char *socket_dir, const char *cuuid, bool full_attach,
+					struct stdin_sink *in, bool leave_stdin_open, GError **err);
 
 /*
  * Fan one chunk of container output out to every client. Never blocks.

@@ -17,8 +17,8 @@ static GOptionEntry *build_entries(struct cli_opts *o)
 		{ "api-version", 0, 0, G_OPTION_ARG_NONE, &o->api_version, "Conmon API version to use", NULL },
 		{ "bundle", 'b', 0, G_OPTION_ARG_FILENAME, &o->bundle, "Location of the OCI Bundle path", NULL },
 		{ "cid", 'c', 0, G_OPTION_ARG_STRING, &o->cid, "Identification of Container", NULL },
-		{ "conmon-pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &o->conmon_pidfile, "PID file for the conmon process",
-		  NULL },
+		{ "conmon-pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &o->conmon_pidfile,
+		  "PID file for the conmon process", NULL },
 		{ "container-pidfile", 'p', 0, G_OPTION_ARG_FILENAME, &o->container_pidfile,
 		  "PID file for the initial pid inside of container", NULL },
 		{ "cuuid", 'u', 0, G_OPTION_ARG_STRING, &o->cuuid, "Container UUID", NULL },
@@ -32,8 +32,8 @@ static GOptionEntry *build_entries(struct cli_opts *o)
 		  "Additional arg to pass to the exit command.  Can be specified multiple times", NULL },
 		{ "exit-delay", 0, 0, G_OPTION_ARG_INT, &o->exit_delay,
 		  "Delay before invoking the exit command (in seconds)", NULL },
-		{ "exit-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->exit_dir, "Path to the directory where exit files are written",
-		  NULL },
+		{ "exit-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->exit_dir,
+		  "Path to the directory where exit files are written", NULL },
 		{ "full-attach", 0, 0, G_OPTION_ARG_NONE, &o->full_attach,
 		  "Don't truncate the path to the attach socket. This option causes conmon to ignore --socket-dir-path",
 		  NULL },
@@ -58,8 +58,8 @@ static GOptionEntry *build_entries(struct cli_opts *o)
 		{ "no-new-keyring", 0, 0, G_OPTION_ARG_NONE, &o->no_new_keyring,
 		  "Do not create a new session keyring for the container", NULL },
 		{ "no-pivot", 0, 0, G_OPTION_ARG_NONE, &o->no_pivot, "Do not use pivot_root", NULL },
-		{ "no-sync-log", 0, 0, G_OPTION_ARG_NONE, &o->no_sync_log, "Do not manually call sync on logs after container shutdown",
-		  NULL },
+		{ "no-sync-log", 0, 0, G_OPTION_ARG_NONE, &o->no_sync_log,
+		  "Do not manually call sync on logs after container shutdown", NULL },
 		{ "persist-dir", '0', 0, G_OPTION_ARG_FILENAME, &o->persist_dir,
 		  "Persistent directory for a container that can be used for storing container data", NULL },
 		{ "pidfile", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &o->container_pidfile,
@@ -68,28 +68,34 @@ static GOptionEntry *build_entries(struct cli_opts *o)
 		  "Replace listen pid if set for oci-runtime pid", NULL },
 		{ "restore", 0, 0, G_OPTION_ARG_FILENAME, &o->restore, "Restore a container from a checkpoint", NULL },
 		{ "restore-arg", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING_ARRAY, &o->runtime_opts,
-		  "Additional arg to pass to the restore command. Can be specified multiple times. (DEPRECATED)", NULL },
-		{ "runtime", 'r', 0, G_OPTION_ARG_FILENAME, &o->runtime, "Path to store runtime data for the container", NULL },
+		  "Additional arg to pass to the restore command. Can be specified multiple times. (DEPRECATED)",
+		  NULL },
+		{ "runtime", 'r', 0, G_OPTION_ARG_FILENAME, &o->runtime, "Path to store runtime data for the container",
+		  NULL },
 		{ "runtime-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->runtime_args,
 		  "Additional arg to pass to the runtime. Can be specified multiple times", NULL },
 		{ "runtime-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->runtime_opts,
 		  "Additional opts to pass to the restore or exec command. Can be specified multiple times", NULL },
-		{ "sdnotify-socket", 0, 0, G_OPTION_ARG_FILENAME, &o->sdnotify_socket, "Path to the host's sd-notify socket to relay messages to",
-		  NULL },
+		{ "sdnotify-socket", 0, 0, G_OPTION_ARG_FILENAME, &o->sdnotify_socket,
+		  "Path to the host's sd-notify socket to relay messages to", NULL },
 		{ "seccomp-notify-socket", 0, 0, G_OPTION_ARG_FILENAME, &o->seccomp_notify_socket,
 		  "Path to the socket where the seccomp notification fd is received", NULL },
 		{ "seccomp-notify-plugins", 0, 0, G_OPTION_ARG_STRING, &o->seccomp_notify_plugins,
 		  "Plugins to use for managing the seccomp notifications", NULL },
-		{ "socket-dir-path", 0, 0, G_OPTION_ARG_FILENAME, &o->socket_dir_path, "Location of container attach sockets",
+		{ "socket-dir-path", 0, 0, G_OPTION_ARG_FILENAME, &o->socket_dir_path,
+		  "Location of container attach sockets", NULL },
+		{ "stdin", 'i', 0, G_OPTION_ARG_NONE, &o->stdin_pipe, "Open up a pipe to pass stdin to the container",
 		  NULL },
-		{ "stdin", 'i', 0, G_OPTION_ARG_NONE, &o->stdin_pipe, "Open up a pipe to pass stdin to the container", NULL },
-		{ "sync", 0, 0, G_OPTION_ARG_NONE, &o->sync, "Keep the main conmon process as its child by only forking once",
+		{ "sync", 0, 0, G_OPTION_ARG_NONE, &o->sync,
+		  "Keep the main conmon process as its child by only forking once", NULL },
+		{ "syslog", 0, 0, G_OPTION_ARG_NONE, &o->syslog, "Log to syslog (use with cgroupfs cgroup manager)",
 		  NULL },
-		{ "syslog", 0, 0, G_OPTION_ARG_NONE, &o->syslog, "Log to syslog (use with cgroupfs cgroup manager)", NULL },
 		{ "systemd-cgroup", 's', 0, G_OPTION_ARG_NONE, &o->systemd_cgroup,
 		  "Enable systemd cgroup manager, rather then use the cgroupfs directly", NULL },
-		{ "terminal", 't', 0, G_OPTION_ARG_NONE, &o->terminal, "Allocate a pseudo-TTY. The default is false", NULL },
-		{ "timeout", 'T', 0, G_OPTION_ARG_INT, &o->timeout, "Kill container after specified timeout in seconds.", NULL },
+		{ "terminal", 't', 0, G_OPTION_ARG_NONE, &o->terminal, "Allocate a pseudo-TTY. The default is false",
+		  NULL },
+		{ "timeout", 'T', 0, G_OPTION_ARG_INT, &o->timeout,
+		  "Kill container after specified timeout in seconds.", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL },
 		{ NULL },
 	};
@@ -116,7 +122,8 @@ static int validate(struct cli_opts *o, GError **err)
 	if (o->exec && o->exec_process_spec == NULL)
 		return cm_set_error(err, EINVAL, "Exec process spec path not provided. Use --exec-process-spec");
 	if (o->exit_delay < 0)
-		return cm_set_error(err, EINVAL, "Delay before invoking exit command must be greater than or equal to 0");
+		return cm_set_error(err, EINVAL,
+				    "Delay before invoking exit command must be greater than or equal to 0");
 	if (o->seccomp_notify_plugins == NULL && g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"))
 		o->seccomp_notify_plugins = g_strdup(g_getenv("CONMON_SECCOMP_NOTIFY_PLUGINS"));
 
@@ -167,14 +174,27 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, GError **err)
 
 void cli_opts_clear(struct cli_opts *o)
 {
-	char **strings[] = { &o->cid,	       &o->cuuid,	    &o->name,	   &o->runtime,
-			     &o->bundle,       &o->container_pidfile, &o->conmon_pidfile, &o->persist_dir,
-			     &o->exit_dir,     &o->socket_dir_path, &o->exec_process_spec, &o->restore,
-			     &o->log_tag,      &o->log_level,	    &o->exit_command, &o->sdnotify_socket,
-			     &o->seccomp_notify_socket, &o->seccomp_notify_plugins };
+	char **strings[] = { &o->cid,
+			     &o->cuuid,
+			     &o->name,
+			     &o->runtime,
+			     &o->bundle,
+			     &o->container_pidfile,
+			     &o->conmon_pidfile,
+			     &o->persist_dir,
+			     &o->exit_dir,
+			     &o->socket_dir_path,
+			     &o->exec_process_spec,
+			     &o->restore,
+			     &o->log_tag,
+			     &o->log_level,
+			     &o->exit_command,
+			     &o->sdnotify_socket,
+			     &o->seccomp_notify_socket,
+			     &o->seccomp_notify_plugins };
 	for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
 		g_clear_pointer(strings[i], g_free);
-	char ***vectors[] = { &o->runtime_args, &o->runtime_opts,     &o->log_paths,
+	char ***vectors[] = { &o->runtime_args, &o->runtime_opts,	&o->log_paths,
 			      &o->log_labels,	&o->log_allowlist_dirs, &o->exit_command_args };
 	for (size_t i = 0; i < G_N_ELEMENTS(vectors); i++)
 		g_clear_pointer(vectors[i], g_strfreev);

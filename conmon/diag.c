@@ -18,9 +18,8 @@ static const struct {
 	const char *name;
 	enum diag_level level;
 } level_names[] = {
-	{ "error", DIAG_ERROR }, { "fatal", DIAG_ERROR }, { "panic", DIAG_ERROR },
-	{ "warn", DIAG_WARN },	 { "warning", DIAG_WARN }, { "info", DIAG_INFO },
-	{ "debug", DIAG_DEBUG }, { "trace", DIAG_TRACE },
+	{ "error", DIAG_ERROR },  { "fatal", DIAG_ERROR }, { "panic", DIAG_ERROR }, { "warn", DIAG_WARN },
+	{ "warning", DIAG_WARN }, { "info", DIAG_INFO },   { "debug", DIAG_DEBUG }, { "trace", DIAG_TRACE },
 };
 
 static const char level_letter[] = { 'e', 'w', 'i', 'd', 'd' };

@@ -72,7 +72,8 @@ int exit_write_files_retry(const struct cli_opts *o, int status, int retry_ms)
 			return -1;
 		}
 		if (!warned)
-			diag_warn("Failed to write exit file, retrying for up to %g s: %s", retry_ms / 1000.0, err->message);
+			diag_warn("Failed to write exit file, retrying for up to %g s: %s", retry_ms / 1000.0,
+				  err->message);
 		g_usleep(MIN(pause_us, (gulong)left));
 		pause_us = MIN(pause_us * 2, EXIT_RETRY_MAX_PAUSE_MS * 1000);
 	}

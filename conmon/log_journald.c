@@ -66,7 +66,7 @@ static int send_sd_journal(const struct iovec *iov, int n, void *data)
 }
 
 static const char *const own_fields[] = {
-	"MESSAGE",	  "CONTAINER_ID_FULL", "PRIORITY",		    "CONTAINER_ID",
+	"MESSAGE",	 "CONTAINER_ID_FULL", "PRIORITY",	   "CONTAINER_ID",
 	"CONTAINER_TAG", "CONTAINER_NAME",    "SYSLOG_IDENTIFIER", "CONTAINER_PARTIAL_MESSAGE",
 };
 
@@ -202,8 +202,8 @@ static const char *priority_field(enum stdpipe pipe, char prefix)
 	return pipe == STDPIPE_STDERR ? "PRIORITY=3" : "PRIORITY=6";
 }
 
-size_t journald_log_fields(const struct journald_log *j, enum stdpipe pipe, const char *message,
-			   size_t message_len, bool partial, struct iovec *iov, size_t max)
+size_t journald_log_fields(const struct journald_log *j, enum stdpipe pipe, const char *message, size_t message_len,
+			   bool partial, struct iovec *iov, size_t max)
 {
 	return entry_fields(j, priority_field(pipe, 0), message, message_len, partial, iov, max);
 }

@@ -48,8 +48,8 @@ size_t journald_log_max_fields(const struct journald_log *log);
  * Fill iov with the fields of one entry, in the reference's order. message
  * is the whole "MESSAGE=..." field. Returns the number of fields used.
  */
-size_t journald_log_fields(const struct journald_log *log, enum stdpipe pipe, const char *message,
-			   size_t message_len, bool partial, struct iovec *iov, size_t max);
+size_t journald_log_fields(const struct journald_log *log, enum stdpipe pipe, const char *message, size_t message_len,
+			   bool partial, struct iovec *iov, size_t max);
 
 /* Replace sd_journal_sendv (returns 0 or -errno). */
 typedef int (*journald_send_fn)(const struct iovec *iov, int n, void *data);

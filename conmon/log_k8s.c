@@ -344,8 +344,8 @@ static bool admit(struct k8s_log *l, size_t rlen)
 	return true;
 }
 
-static void append_record(struct k8s_log *l, const char *prefix, size_t plen, const char *content,
-			  size_t clen, bool partial)
+static void append_record(struct k8s_log *l, const char *prefix, size_t plen, const char *content, size_t clen,
+			  bool partial)
 {
 	size_t rlen = plen + 2 + clen + partial;
 
@@ -469,8 +469,7 @@ struct k8s_log *k8s_log_open(const struct k8s_log_config *cfg, GError **err)
 	return l;
 }
 
-void k8s_log_write_at(struct k8s_log *l, enum stdpipe pipe, const char *buf, size_t len,
-		      const struct timespec *ts)
+void k8s_log_write_at(struct k8s_log *l, enum stdpipe pipe, const char *buf, size_t len, const struct timespec *ts)
 {
 	if (len == 0 || (pipe != STDPIPE_STDOUT && pipe != STDPIPE_STDERR))
 		return;

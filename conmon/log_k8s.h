@@ -17,12 +17,12 @@
 
 struct k8s_log_config {
 	const char *path;
-	gint64 size_max;	/* bytes per file; <= 0: unlimited */
-	gint64 global_size_max; /* bytes logged in total; <= 0: unlimited */
-	bool rotate;		/* keep <path>.1..N instead of truncating */
-	int max_files;		/* N for rotate; < 1 counts as 1 */
+	gint64 size_max;	     /* bytes per file; <= 0: unlimited */
+	gint64 global_size_max;	     /* bytes logged in total; <= 0: unlimited */
+	bool rotate;		     /* keep <path>.1..N instead of truncating */
+	int max_files;		     /* N for rotate; < 1 counts as 1 */
 	char *const *allowlist_dirs; /* with rotate: the file must live under one of these */
-	bool no_sync;		/* no fsync at reopen and close */
+	bool no_sync;		     /* no fsync at reopen and close */
 };
 
 struct k8s_log_stats {
@@ -30,7 +30,7 @@ struct k8s_log_stats {
 	guint64 bytes;		 /* bytes of those records */
 	guint64 dropped_records; /* lost to the global limit or a failing target */
 	guint64 dropped_bytes;
-	guint64 truncations;	 /* size-limit truncates or rotations */
+	guint64 truncations; /* size-limit truncates or rotations */
 };
 
 /* Opens (creating, mode 0640 as conmon 2.1.13+) the file; a FIFO is opened without blocking. */
@@ -41,8 +41,7 @@ struct k8s_log *k8s_log_open(const struct k8s_log_config *cfg, GError **err);
  * with timestamp ts for all its records: one record per '\n', a tail
  * without '\n' becomes a P record.
  */
-void k8s_log_write_at(struct k8s_log *log, enum stdpipe pipe, const char *buf, size_t len,
-		      const struct timespec *ts);
+void k8s_log_write_at(struct k8s_log *log, enum stdpipe pipe, const char *buf, size_t len, const struct timespec *ts);
 
 /*
  * The file was renamed away (kubelet rotation): sync unless no_sync and

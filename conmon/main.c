@@ -412,8 +412,13 @@ static void create_container(struct monitor *m, int *out_r, int *err_r)
 		diag_fatal_error(error);
 	g_autoptr(GPtrArray) argv = runtime_build_argv(&m->opts, m->console ? console_socket_path(m->console) : NULL);
 	struct runtime_spawn spawn = {
-		.stdio = { passthrough ? -1 : in[0] >= 0 ? in[0] : m->dev_null_r,
-			   passthrough ? -1 : out[1] >= 0 ? out[1] : m->dev_null_w, err[1] },
+		.stdio = { passthrough	? -1
+			   : in[0] >= 0 ? in[0]
+					: m->dev_null_r,
+			   passthrough	 ? -1
+			   : out[1] >= 0 ? out[1]
+					 : m->dev_null_w,
+			   err[1] },
 		.start_fd = m->opts.exec_attach ? m->start_fd : -1,
 		.engine_pid = m->engine_pid,
 		.replace_listen_pid = m->opts.replace_listen_pid,

@@ -38,8 +38,8 @@
 #define HOST_RETRY_MAX_MS 1000
 
 struct notify_proxy {
-	int sock; /* bound at <bundle>/notify/notify.sock */
-	int host; /* unbound; sends to host_addr */
+	int sock;     /* bound at <bundle>/notify/notify.sock */
+	int host;     /* unbound; sends to host_addr */
 	int host_dir; /* O_PATH directory of a host path too long for sun_path */
 	struct sockaddr_un host_addr;
 	socklen_t host_len;
@@ -48,10 +48,10 @@ struct notify_proxy {
 	guint source;
 	guint resume_source;
 	guint retry_source;
-	char *pending; /* filtered message the host socket did not take yet */
+	char *pending;	      /* filtered message the host socket did not take yet */
 	gint64 pending_since; /* monotonic µs */
-	gint64 window_start; /* monotonic µs */
-	unsigned in_window; /* datagrams taken since window_start */
+	gint64 window_start;  /* monotonic µs */
+	unsigned in_window;   /* datagrams taken since window_start */
 	bool warned_rate;
 	char buf[NOTIFY_MAX];
 };

@@ -26,13 +26,13 @@ struct oom_watch {
 	bool v2;
 	char **oom_dirs;
 	bool triggered;
-	int fd; /* v1: eventfd, v2: inotify or memory.events itself; -1 once the cgroup is gone */
+	int fd;		  /* v1: eventfd, v2: inotify or memory.events itself; -1 once the cgroup is gone */
 	bool kernfs_poll; /* v2 without inotify: fd is memory.events, polled for POLLPRI */
 	guint source;
 	/* v1 */
 	int oom_control;
 	bool have_kill; /* memory.oom_control has an oom_kill counter */
-	bool pending; /* a notification the oom_kill counter has not confirmed yet */
+	bool pending;	/* a notification the oom_kill counter has not confirmed yet */
 	/* both: last seen counters */
 	guint64 last_kill;
 	guint64 last_oom;

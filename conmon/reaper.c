@@ -105,11 +105,8 @@ static gboolean on_signal(int fd, GIOCondition cond, gpointer data)
 		}
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-		case SIGUSR1:
-			reaper_check(r);
-			break;
-		default:
-			forward(r, (int)si.ssi_signo);
+		case SIGUSR1: reaper_check(r); break;
+		default: forward(r, (int)si.ssi_signo);
 		}
 	}
 }

@@ -38,19 +38,26 @@ GPtrArray *runtime_build_argv(const struct cli_opts *o, const char *console_sock
 	add_all(argv, o->runtime_args);
 
 	if (o->exec) {
-		const char *fixed[] = { "exec", "--pid-file", o->container_pidfile, "--process", o->exec_process_spec,
-					"--detach", NULL };
+		const char *fixed[] = { "exec",	     "--pid-file",	   o->container_pidfile,
+					"--process", o->exec_process_spec, "--detach",
+					NULL };
 		add_all(argv, (char **)fixed);
 	} else {
-		const char *fixed[] = { o->restore ? "restore" : "create", "--bundle", o->bundle, "--pid-file",
-					o->container_pidfile, NULL };
+		const char *fixed[] = { o->restore ? "restore" : "create",
+					"--bundle",
+					o->bundle,
+					"--pid-file",
+					o->container_pidfile,
+					NULL };
 		add_all(argv, (char **)fixed);
 		if (o->no_pivot)
 			g_ptr_array_add(argv, g_strdup("--no-pivot"));
 		if (o->no_new_keyring)
 			g_ptr_array_add(argv, g_strdup("--no-new-keyring"));
 		if (o->restore) {
-			const char *restore[] = { "--detach", "--image-path", o->restore, "--work-path", o->bundle, NULL };
+			const char *restore[] = {
+				"--detach", "--image-path", o->restore, "--work-path", o->bundle, NULL
+			};
 			add_all(argv, (char **)restore);
 		}
 	}

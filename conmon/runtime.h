@@ -11,9 +11,9 @@
 GPtrArray *runtime_build_argv(const struct cli_opts *opts, const char *console_socket);
 
 struct runtime_spawn {
-	int stdio[3];		   /* become the child's 0, 1, 2; -1 keeps the monitor's own */
-	int start_fd;		   /* exec attach: wait for the second start message here before exec; -1: none */
-	pid_t engine_pid;	   /* the monitor's original parent, for LISTEN_PID */
+	int stdio[3];	  /* become the child's 0, 1, 2; -1 keeps the monitor's own */
+	int start_fd;	  /* exec attach: wait for the second start message here before exec; -1: none */
+	pid_t engine_pid; /* the monitor's original parent, for LISTEN_PID */
 	bool replace_listen_pid;
 	const char *oom_score_adj; /* restored in the child; NULL: leave */
 };

@@ -202,16 +202,13 @@ static int ask_plugins(struct seccomp_agent *a, int fd)
 			continue;
 		}
 		switch (handled) {
-		case SECCOMP_PLUGIN_NOT_HANDLED:
-			continue;
+		case SECCOMP_PLUGIN_NOT_HANDLED: continue;
 		case SECCOMP_PLUGIN_SEND_RESPONSE:
-		case SECCOMP_PLUGIN_DELAYED_RESPONSE:
-			return handled;
+		case SECCOMP_PLUGIN_DELAYED_RESPONSE: return handled;
 		case SECCOMP_PLUGIN_SEND_RESPONSE_AND_CONTINUE:
 			a->resp->flags |= SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 			return handled;
-		default:
-			diag_warn("seccomp notify plugin %s: unknown result %d", p->path, handled);
+		default: diag_warn("seccomp notify plugin %s: unknown result %d", p->path, handled);
 		}
 	}
 	memset(a->resp, 0, a->sizes.seccomp_notif_resp);
@@ -323,8 +320,7 @@ static bool conn_read(struct conn *c)
 	}
 	/* Done early when the runtime keeps the connection open after a complete state. */
 	g_autofree char *id = NULL, *bundle = NULL;
-	return c->listener >= 0 &&
-	       seccomp_state_parse((const char *)c->payload->data, c->payload->len, &id, &bundle);
+	return c->listener >= 0 && seccomp_state_parse((const char *)c->payload->data, c->payload->len, &id, &bundle);
 }
 
 static void conn_finish(struct conn *c)

@@ -21,16 +21,16 @@
 /* Passed to run_oci_seccomp_notify_start(); same layout as crun's struct libcrun_load_seccomp_notify_conf_s. */
 struct seccomp_plugin_conf {
 	const char *runtime_root_path; /* unknown to the monitor: NULL */
-	const char *name; /* container id, from the runtime's state payload */
+	const char *name;	       /* container id, from the runtime's state payload */
 	const char *bundle_path;
 	const char *oci_config_path; /* <bundle>/config.json */
 };
 
 /* What a plugin stores in *handled. */
 enum {
-	SECCOMP_PLUGIN_NOT_HANDLED = 0, /* ask the next plugin */
-	SECCOMP_PLUGIN_SEND_RESPONSE = 1, /* resp is filled in: send it */
-	SECCOMP_PLUGIN_DELAYED_RESPONSE = 2, /* the plugin answers on the fd itself, later */
+	SECCOMP_PLUGIN_NOT_HANDLED = 0,		       /* ask the next plugin */
+	SECCOMP_PLUGIN_SEND_RESPONSE = 1,	       /* resp is filled in: send it */
+	SECCOMP_PLUGIN_DELAYED_RESPONSE = 2,	       /* the plugin answers on the fd itself, later */
 	SECCOMP_PLUGIN_SEND_RESPONSE_AND_CONTINUE = 3, /* send with SECCOMP_USER_NOTIF_FLAG_CONTINUE */
 };
 

@@ -168,12 +168,9 @@ static bool json_skip(struct json *j)
 	if (j->p >= j->end)
 		return false;
 	switch (*j->p) {
-	case '{':
-		return json_object(j, NULL, NULL);
-	case '[':
-		return json_array(j);
-	case '"':
-		return json_string(j, NULL);
+	case '{': return json_object(j, NULL, NULL);
+	case '[': return json_array(j);
+	case '"': return json_string(j, NULL);
 	}
 	/* Numbers and literals: only their extent matters here. */
 	const char *start = j->p;

@@ -16,13 +16,13 @@
 struct stdin_sink {
 	int fd;
 	GByteArray *queue;
-	size_t head; /* bytes at the front of queue already written */
+	size_t head;	  /* bytes at the front of queue already written */
 	guint out_source; /* G_IO_OUT watch, armed only while input is pending */
 	guint retry_source;
 	guint notify_source;
 	bool closing; /* close once drained; new input is dropped */
-	bool broken; /* the container's stdin is gone; input is dropped */
-	bool full; /* a producer was told to pause */
+	bool broken;  /* the container's stdin is gone; input is dropped */
+	bool full;    /* a producer was told to pause */
 	void (*on_writable)(void *data);
 	void *data;
 };

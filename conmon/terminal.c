@@ -24,7 +24,7 @@
 #define NAME_MAX_LEN 4096
 
 struct console_socket {
-	char *dir; /* private directory holding the socket; NULL once removed */
+	char *dir;  /* private directory holding the socket; NULL once removed */
 	char *path; /* what the runtime is told to connect to */
 	int dir_fd; /* O_PATH */
 	int listen_fd;

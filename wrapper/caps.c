@@ -75,10 +75,12 @@ int caps_parse_name(const char *name, int *cap, GError **err)
 	cap_value_t v;
 
 	/* libcap also takes numbers; a number in a spec would hide typos. */
-	if (name[0] == '\0' || g_ascii_isdigit(name[0]) || cap_from_name(full, &v) < 0 || v < 0 ||
-	    v >= max_bits() || !caps_name(v)) {
-		cm_set_error(err, EINVAL, "unknown capability \"%s\": use a name like CAP_NET_ADMIN or ALL "
-			     "(see capabilities(7))", name);
+	if (name[0] == '\0' || g_ascii_isdigit(name[0]) || cap_from_name(full, &v) < 0 || v < 0 || v >= max_bits() ||
+	    !caps_name(v)) {
+		cm_set_error(err, EINVAL,
+			     "unknown capability \"%s\": use a name like CAP_NET_ADMIN or ALL "
+			     "(see capabilities(7))",
+			     name);
 		return -1;
 	}
 	*cap = v;
@@ -129,8 +131,10 @@ int caps_apply(caps_set *set, char *const *add, char *const *drop, caps_set *add
 		return -1;
 	}
 	if (add_set & ~caps_all()) {
-		cm_set_error(err, EPERM, "--cap-add %s: not in ctr-wrap's own bounding set, so no container can get "
-			     "it; drop the option", first_name(add_set & ~caps_all()));
+		cm_set_error(err, EPERM,
+			     "--cap-add %s: not in ctr-wrap's own bounding set, so no container can get "
+			     "it; drop the option",
+			     first_name(add_set & ~caps_all()));
 		return -1;
 	}
 	if (add_all)

@@ -10,7 +10,6 @@
 #include "wrapper/monitor_attach.h"
 #include "wrapper/monitor_exit.h"
 
-
 /* Record whether a foreground client will remove the container itself; removes it if it already exited. */
 static int set_attached(struct wrap_ctx *ctx, struct ctr_state *st, bool attached, GError **err)
 {
@@ -73,8 +72,8 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 
 int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER",
-							   "Attach to a running container's input and output.");
+	g_autoptr(GOptionContext)
+		oc = wrap_option_context("CONTAINER", "Attach to a running container's input and output.");
 	g_autofree char *detach_keys = NULL;
 	gboolean no_stdin = FALSE;
 	const GOptionEntry entries[] = {

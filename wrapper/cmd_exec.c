@@ -65,20 +65,20 @@ static char *session_id(void)
 struct exec_job {
 	struct wrap_ctx *ctx;
 	struct ctr_state *st;
-	char *dir;		/* the exec bundle */
+	char *dir; /* the exec bundle */
 	char *sid;
 	gboolean tty, interactive;
 	char *detach_keys;
 	char **args;
 	struct mon_spawn mon;
-	bool keep_dir;		/* detached: the monitor still uses it */
+	bool keep_dir; /* detached: the monitor still uses it */
 };
 
 static char **exec_monitor_argv(struct exec_job *j, const char *conmon)
 {
 	GPtrArray *a = g_ptr_array_new();
-	const char *fixed[] = { "--api-version", "1", "-c", j->st->id, "-u", j->sid, "-r", j->st->runtime, "-b",
-				j->dir, NULL };
+	const char *fixed[] = { "--api-version", "1",  "-c",   j->st->id, "-u", j->sid, "-r",
+				j->st->runtime,	 "-b", j->dir, NULL };
 
 	g_ptr_array_add(a, g_strdup(conmon));
 	for (const char **f = fixed; *f; f++)
@@ -198,16 +198,15 @@ static int exec_run(struct exec_job *j)
 
 int cmd_exec(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER COMMAND [ARG...]",
-							   "Run a command in a running container.");
+	g_autoptr(GOptionContext)
+		oc = wrap_option_context("CONTAINER COMMAND [ARG...]", "Run a command in a running container.");
 	struct exec_job j = { .ctx = ctx };
-	const GOptionEntry entries[] = {
-		{ "tty", 't', 0, G_OPTION_ARG_NONE, &j.tty, "Allocate a terminal", NULL },
-		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.interactive, "Forward our stdin", NULL },
-		{ "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.detach_keys,
-		  "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ")", "KEYS" },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "tty", 't', 0, G_OPTION_ARG_NONE, &j.tty, "Allocate a terminal", NULL },
+					 { "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.interactive,
+					   "Forward our stdin", NULL },
+					 { "detach-keys", 0, 0, G_OPTION_ARG_STRING, &j.detach_keys,
+					   "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ")", "KEYS" },
+					 { NULL } };
 	g_autoptr(GError) err = NULL;
 	int rc;
 

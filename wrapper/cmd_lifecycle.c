@@ -120,13 +120,12 @@ int wrap_stop(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GEr
 
 int cmd_stop(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
-							   "Stop containers: SIGTERM, then SIGKILL after a timeout.");
+	g_autoptr(GOptionContext)
+		oc = wrap_option_context("CONTAINER...", "Stop containers: SIGTERM, then SIGKILL after a timeout.");
 	int timeout = DEFAULT_STOP_TIMEOUT, rc = 0;
-	const GOptionEntry entries[] = {
-		{ "time", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before SIGKILL (default 10)", "SECS" },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "time", 't', 0, G_OPTION_ARG_INT, &timeout,
+					   "Seconds to wait before SIGKILL (default 10)", "SECS" },
+					 { NULL } };
 
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "stop") < 0)
@@ -150,8 +149,7 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Send a signal to containers.");
 	g_autofree char *sig = NULL;
 	const GOptionEntry entries[] = {
-		{ "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal name or number (default KILL)", "SIG" },
-		{ NULL }
+		{ "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal name or number (default KILL)", "SIG" }, { NULL }
 	};
 	char signo_text[16];
 	int rc = 0, signo = SIGKILL;
@@ -189,8 +187,8 @@ int cmd_kill(struct wrap_ctx *ctx, int argc, char **argv)
 
 int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
-							   "Wait for containers to exit and print their exit codes.");
+	g_autoptr(GOptionContext)
+		oc = wrap_option_context("CONTAINER...", "Wait for containers to exit and print their exit codes.");
 	int rc = 0;
 
 	if (wrap_parse(oc, &argc, &argv) < 0 || one_or_more(argc, "wait") < 0)
@@ -216,8 +214,7 @@ int cmd_rm(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Remove containers.");
 	gboolean force = FALSE;
 	const GOptionEntry entries[] = {
-		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill a running container first", NULL },
-		{ NULL }
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill a running container first", NULL }, { NULL }
 	};
 	int rc = 0;
 
@@ -342,8 +339,7 @@ char *wrap_inspect_json(struct wrap_ctx *ctx, const struct ctr_state *st, bool p
 
 int cmd_inspect(struct wrap_ctx *ctx, int argc, char **argv)
 {
-	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...",
-							   "Show containers' state as a JSON array.");
+	g_autoptr(GOptionContext) oc = wrap_option_context("CONTAINER...", "Show containers' state as a JSON array.");
 	g_autoptr(GString) out = g_string_new("[");
 	int rc = 0;
 

@@ -20,7 +20,7 @@
 #include "wrapper/commands.h"
 
 struct log_msg {
-	int fd;			/* 1 or 2 */
+	int fd; /* 1 or 2 */
 	GString *text;
 };
 
@@ -33,11 +33,11 @@ static void log_msg_free(gpointer p)
 
 struct log_reader {
 	int fd;
-	GString *line;		/* an incomplete line read so far */
-	GString *pending[2];	/* joined P records per stream (stdout, stderr) */
+	GString *line;	     /* an incomplete line read so far */
+	GString *pending[2]; /* joined P records per stream (stdout, stderr) */
 	GDateTime *pending_ts[2];
 	GDateTime *since;
-	GPtrArray *out;		/* struct log_msg, while collecting for --tail; NULL: print at once */
+	GPtrArray *out; /* struct log_msg, while collecting for --tail; NULL: print at once */
 	bool broken_pipe;
 };
 
@@ -181,14 +181,12 @@ int cmd_logs(struct wrap_ctx *ctx, int argc, char **argv)
 	gboolean follow_opt = FALSE;
 	int tail = -1;
 	g_autofree char *since = NULL;
-	const GOptionEntry entries[] = {
-		{ "follow", 'f', 0, G_OPTION_ARG_NONE, &follow_opt, "Follow the output until the container exits",
-		  NULL },
-		{ "tail", 0, 0, G_OPTION_ARG_INT, &tail, "Show only the last N lines", "N" },
-		{ "since", 0, 0, G_OPTION_ARG_STRING, &since, "Show lines logged at or after this RFC 3339 time",
-		  "TIME" },
-		{ NULL }
-	};
+	const GOptionEntry entries[] = { { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow_opt,
+					   "Follow the output until the container exits", NULL },
+					 { "tail", 0, 0, G_OPTION_ARG_INT, &tail, "Show only the last N lines", "N" },
+					 { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+					   "Show lines logged at or after this RFC 3339 time", "TIME" },
+					 { NULL } };
 	g_autoptr(ctr_state) st = NULL;
 	g_autoptr(GTimeZone) tz = g_time_zone_new_local();
 	struct log_reader r = { .fd = -1 };

@@ -29,19 +29,15 @@ static char *ago(const char *created)
 static char *status_text(const struct ctr_state *st, enum ctr_status s, int code)
 {
 	switch (s) {
-	case CTR_CREATED:
-		return g_strdup("Created");
-	case CTR_RUNNING:
-		return g_strdup("Up");
-	case CTR_PAUSED:
-		return g_strdup("Paused");
+	case CTR_CREATED: return g_strdup("Created");
+	case CTR_RUNNING: return g_strdup("Up");
+	case CTR_PAUSED: return g_strdup("Paused");
 	case CTR_EXITED:
 		/* The exit code, as docker shows it while its restart policy waits out the back-off. */
 		if (st->restart_pending)
 			return g_strdup_printf("Restarting (%d)", code);
 		return g_strdup_printf("Exited (%d)", code);
-	case CTR_UNKNOWN:
-		break;
+	case CTR_UNKNOWN: break;
 	}
 	return g_strdup("Unknown (monitor lost)");
 }

@@ -55,7 +55,8 @@ static int check_log_opts(struct run_opts *r, GError **err)
 				    r->log_driver);
 	for (char **o = r->log_opts; o && *o; o++) {
 		if (strcmp(r->log_driver, "k8s-file") != 0)
-			return cm_set_error(err, EINVAL, "--log-opt %s: only the k8s-file log driver takes options", *o);
+			return cm_set_error(err, EINVAL, "--log-opt %s: only the k8s-file log driver takes options",
+					    *o);
 		if (!g_str_has_prefix(*o, "max-size="))
 			return cm_set_error(err, EINVAL, "unknown --log-opt %s (supported: max-size=SIZE)", *o);
 		if (spec_parse_size(*o + strlen("max-size="), &r->log_size_max, err) < 0)
@@ -74,12 +75,12 @@ static char *now_rfc3339(void)
 
 struct run_job {
 	struct wrap_ctx *ctx;
-	bool create_only;	/* `create`: stop before the monitor */
+	bool create_only; /* `create`: stop before the monitor */
 	struct run_opts r;
 	struct spec_opts so;
 	struct image_rootfs ir;
 	struct spec_host host;
-	GArray *port_fds;	/* the reservations, kept from prepare() to the launch */
+	GArray *port_fds; /* the reservations, kept from prepare() to the launch */
 	struct ctr_state *st;
 	GByteArray *keys;
 };
@@ -185,22 +186,23 @@ static int run_or_create(struct wrap_ctx *ctx, int argc, char **argv, bool creat
 {
 	g_autoptr(GOptionContext) oc = wrap_option_context(
 		"ROOTFS|IMAGE [COMMAND [ARG...]]",
-		create_only ? "Create a container whose root is ROOTFS, or made from IMAGE, to run COMMAND when started\n"
-			      "(ctr-wrap start). IMAGE is a loaded image's name or id, or oci:DIR[:TAG],\n"
-			      "oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first."
-			    : "Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's name\n"
-			      "or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
+		create_only
+			? "Create a container whose root is ROOTFS, or made from IMAGE, to run COMMAND when started\n"
+			  "(ctr-wrap start). IMAGE is a loaded image's name or id, or oci:DIR[:TAG],\n"
+			  "oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first."
+			: "Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's "
+			  "name\n"
+			  "or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
 	struct run_job j = { .ctx = ctx, .create_only = create_only };
 	const GOptionEntry entries[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &j.r.name, "Container name (default: the short id)", "NAME" },
-		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.r.interactive, "Keep stdin open and forward it",
-		  NULL },
+		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.r.interactive, "Keep stdin open and forward it", NULL },
 		{ "rm", 0, 0, G_OPTION_ARG_NONE, &j.r.rm, "Remove the container when it exits", NULL },
 		{ "log-driver", 0, 0, G_OPTION_ARG_STRING, &j.r.log_driver, "k8s-file (default), journald or none",
 		  "DRIVER" },
 		{ "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &j.r.log_opts, "max-size=SIZE (k8s-file)", "OPT" },
-		{ "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &j.r.publish,
-		  "Publish a port [IP:][HOST:]CTR[/PROTO]", "SPEC" },
+		{ "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &j.r.publish, "Publish a port [IP:][HOST:]CTR[/PROTO]",
+		  "SPEC" },
 		{ "restart", 0, 0, G_OPTION_ARG_STRING, &j.r.restart,
 		  "Restart policy: no (default), on-failure[:MAX], always, unless-stopped", "POLICY" },
 		{ NULL }
@@ -219,11 +221,12 @@ static int run_or_create(struct wrap_ctx *ctx, int argc, char **argv, bool creat
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!create_only)
 		g_option_context_add_main_entries(oc, run_entries, NULL);
-	g_option_context_set_description(oc, create_only ? "Options must come before ROOTFS or IMAGE.\n"
-							   "Example: ctr-wrap create --name web --restart always ./rootfs "
-							   "httpd -f\n"
-							 : "Options must come before ROOTFS or IMAGE.\n"
-							   "Example: ctr-wrap run --rm -it ./rootfs /bin/sh\n");
+	g_option_context_set_description(oc, create_only
+						     ? "Options must come before ROOTFS or IMAGE.\n"
+						       "Example: ctr-wrap create --name web --restart always ./rootfs "
+						       "httpd -f\n"
+						     : "Options must come before ROOTFS or IMAGE.\n"
+						       "Example: ctr-wrap run --rm -it ./rootfs /bin/sh\n");
 	j.port_fds = g_array_new(FALSE, FALSE, sizeof(int));
 	j.keys = g_byte_array_new();
 	j.st = g_new0(struct ctr_state, 1);

@@ -31,18 +31,15 @@ int cmd_spec(const char *storage, int argc, char **argv)
 	g_autofree char *json = NULL;
 	struct spec_opts opts;
 	struct spec_host host;
-	const GOptionEntry own[] = {
-		{ "id", 0, 0, G_OPTION_ARG_FILENAME, &id_opt,
-		  "Container id the spec is for (default: a new random one)", "ID" },
-		{ NULL }
-	};
+	const GOptionEntry own[] = { { "id", 0, 0, G_OPTION_ARG_FILENAME, &id_opt,
+				       "Container id the spec is for (default: a new random one)", "ID" },
+				     { NULL } };
 	int rc = EXIT_WRAPPER;
 
 	g_set_prgname("ctr-wrap spec");
 	g_option_context_set_summary(ctx, "Print the OCI config.json that `ctr-wrap run` would use.");
-	g_option_context_set_description(ctx,
-					 "Options must come before ROOTFS; everything after COMMAND goes to it.\n"
-					 "Example: ctr-wrap spec -u 1000:1000 -m 256m ./rootfs /bin/sh -c 'id'\n");
+	g_option_context_set_description(ctx, "Options must come before ROOTFS; everything after COMMAND goes to it.\n"
+					      "Example: ctr-wrap spec -u 1000:1000 -m 256m ./rootfs /bin/sh -c 'id'\n");
 	/* Stop at ROOTFS so that COMMAND's own options stay COMMAND's. */
 	g_option_context_set_strict_posix(ctx, TRUE);
 	spec_opts_init(&opts);
@@ -66,7 +63,8 @@ int cmd_spec(const char *storage, int argc, char **argv)
 			fprintf(stderr, "ctr-wrap: warning: %s\n", (char *)warnings->pdata[i]);
 		/* A reader that stopped early (`| head`) wanted no more: EPIPE is not our error to report. */
 		if ((cm_write_all(STDOUT_FILENO, json, strlen(json), -1) < 0 ||
-		     cm_write_all(STDOUT_FILENO, "\n", 1, -1) < 0) && errno != EPIPE) {
+		     cm_write_all(STDOUT_FILENO, "\n", 1, -1) < 0) &&
+		    errno != EPIPE) {
 			g_autofree char *msg = g_strdup_printf("writing the spec to stdout: %s", g_strerror(errno));
 
 			rc = fail(msg);

@@ -259,8 +259,7 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(GOptionContext) oc = wrap_option_context("ID", "Internal: release a container after it exited.");
 	int launch = -1;
 	const GOptionEntry entries[] = {
-		{ "launch", 0, 0, G_OPTION_ARG_INT, &launch, "The launch this monitor belongs to", "N" },
-		{ NULL }
+		{ "launch", 0, 0, G_OPTION_ARG_INT, &launch, "The launch this monitor belongs to", "N" }, { NULL }
 	};
 	g_autoptr(ctr_state) st = NULL;
 	_cleanup_close_ int lock = -1;
@@ -291,7 +290,8 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 
 static void usage(FILE *out)
 {
-	fputs("Usage: ctr-wrap [--root DIR] [--storage DIR] [--runtime RUNTIME] [--conmon PATH] COMMAND [OPTIONS] ...\n\n"
+	fputs("Usage: ctr-wrap [--root DIR] [--storage DIR] [--runtime RUNTIME] [--conmon PATH] COMMAND [OPTIONS] "
+	      "...\n\n"
 	      "Commands:\n",
 	      out);
 	for (const struct wrap_command *c = wrap_commands; c->name; c++)

@@ -24,11 +24,11 @@
 #define WRAP_EXIT_ERROR 125
 
 struct wrap_ctx {
-	char *root;		/* --root, default STATE_DEFAULT_ROOT */
-	char *runtime_opt;	/* --runtime as given, NULL: probe runc then crun */
-	char *conmon_opt;	/* --conmon as given, NULL: beside our binary, then /usr/bin/conmon */
-	char *storage;		/* --storage, default IMAGE_STORE_DEFAULT: the image store */
-	char *self;		/* our own executable (for the monitor's exit command) */
+	char *root;	   /* --root, default STATE_DEFAULT_ROOT */
+	char *runtime_opt; /* --runtime as given, NULL: probe runc then crun */
+	char *conmon_opt;  /* --conmon as given, NULL: beside our binary, then /usr/bin/conmon */
+	char *storage;	   /* --storage, default IMAGE_STORE_DEFAULT: the image store */
+	char *self;	   /* our own executable (for the monitor's exit command) */
 };
 
 typedef int (*wrap_cmd_fn)(struct wrap_ctx *ctx, int argc, char **argv);
@@ -36,7 +36,7 @@ typedef int (*wrap_cmd_fn)(struct wrap_ctx *ctx, int argc, char **argv);
 struct wrap_command {
 	const char *name;
 	wrap_cmd_fn fn;
-	const char *help;	/* one line; NULL hides the command from --help */
+	const char *help; /* one line; NULL hides the command from --help */
 };
 
 /* Terminated by an entry with name NULL. */

@@ -86,9 +86,9 @@ void mon_send_resize(const char *ctl_path, int tty_fd)
 
 struct attach_loop {
 	const struct mon_attach_opts *o;
-	size_t matched;		/* detach-key bytes seen so far */
+	size_t matched; /* detach-key bytes seen so far */
 	bool stdin_open;
-	int sfd;		/* the relayed signals */
+	int sfd; /* the relayed signals */
 	guint8 buf[MON_ATTACH_PACKET + 1];
 };
 

@@ -26,18 +26,18 @@ void mon_send_resize(const char *ctl_path, int tty_fd);
 
 enum mon_attach_result {
 	MON_ATTACH_ERROR = -1,
-	MON_ATTACH_ENDED,	/* the monitor closed the socket: the container is done */
-	MON_ATTACH_DETACHED,	/* the user typed the detach keys */
+	MON_ATTACH_ENDED,    /* the monitor closed the socket: the container is done */
+	MON_ATTACH_DETACHED, /* the user typed the detach keys */
 };
 
 struct mon_attach_opts {
 	int sock;
-	bool forward_stdin;	/* copy our stdin to the container (-i) */
-	bool tty;		/* raw terminal, resize on SIGWINCH */
+	bool forward_stdin; /* copy our stdin to the container (-i) */
+	bool tty;	    /* raw terminal, resize on SIGWINCH */
 	const guint8 *detach_keys;
 	size_t n_detach_keys;
-	const char *ctl_path;	/* for resizes */
-	pid_t signal_pid;	/* forward SIGINT/SIGTERM/SIGHUP/SIGQUIT here (0: do not) */
+	const char *ctl_path; /* for resizes */
+	pid_t signal_pid;     /* forward SIGINT/SIGTERM/SIGHUP/SIGQUIT here (0: do not) */
 };
 
 /*

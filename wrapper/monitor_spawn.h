@@ -15,16 +15,16 @@
 
 struct mon_spawn {
 	/* in */
-	char **argv;		/* argv[0] is the monitor's path */
-	const char *cwd;	/* NULL: ours */
-	const int *extra_fds;	/* placed right after the protocol fds (port reservations) */
+	char **argv;	      /* argv[0] is the monitor's path */
+	const char *cwd;      /* NULL: ours */
+	const int *extra_fds; /* placed right after the protocol fds (port reservations) */
 	size_t n_extra;
-	bool exec_attach;	/* also pass _OCI_ATTACHPIPE */
+	bool exec_attach; /* also pass _OCI_ATTACHPIPE */
 	/* out */
-	pid_t pid;		/* the monitor's first process, our child */
-	int sync_fd;		/* our end of the SEQPACKET socketpair */
-	int start_fd;		/* write end of the start pipe */
-	int attach_fd;		/* read end of the attach pipe, or -1 */
+	pid_t pid;     /* the monitor's first process, our child */
+	int sync_fd;   /* our end of the SEQPACKET socketpair */
+	int start_fd;  /* write end of the start pipe */
+	int attach_fd; /* read end of the attach pipe, or -1 */
 };
 
 void mon_spawn_init(struct mon_spawn *m);

@@ -8,5 +8,4 @@
  * RUNTIME --root RTROOT ARGS...; captures stdout into *out (may be NULL).
  * Non-zero exit -> error carrying the runtime's stderr.
  */
-int oci_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out,
-		     GError **err);
+int oci_runtime_call(const char *runtime, const char *rt_root, const char *const *args, char **out, GError **err);

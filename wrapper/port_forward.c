@@ -30,7 +30,12 @@
 extern char **environ;
 
 /* Where the forwarder finds its fds; the reserved sockets follow FD_PORTS0, in the order of its arguments. */
-enum { FD_STATUS = 3, FD_PIDFD, FD_NETNS, FD_PORTS0 };
+enum {
+	FD_STATUS = 3,
+	FD_PIDFD,
+	FD_NETNS,
+	FD_PORTS0
+};
 
 /*
  * Setup status on the pipe to the parent: STATUS_OK, or STATUS_FAIL and a message. EOF alone means the child
@@ -205,12 +210,11 @@ static pid_t wait_ready(pid_t pid, int status_r, GError **err)
 	return cm_set_error(err, EIO, "port forwarder: %s", msg + 1);
 }
 
-pid_t port_forward_start(const char *self, GArray *mappings, GArray *reserved_fds, pid_t container_pid,
-			 GError **err)
+pid_t port_forward_start(const char *self, GArray *mappings, GArray *reserved_fds, pid_t container_pid, GError **err)
 {
 	if (mappings->len != reserved_fds->len)
-		return cm_set_error(err, EINVAL, "port forwarder: %u mappings but %u reserved sockets",
-				    mappings->len, reserved_fds->len);
+		return cm_set_error(err, EINVAL, "port forwarder: %u mappings but %u reserved sockets", mappings->len,
+				    reserved_fds->len);
 	if (listen_all(mappings, reserved_fds, err) < 0)
 		return -1;
 

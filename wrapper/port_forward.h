@@ -26,8 +26,7 @@
  * of the caller, in its own session) once it is set up, or -1. The caller
  * reaps it, or it is reparented when the caller exits.
  */
-pid_t port_forward_start(const char *self, GArray *mappings, GArray *reserved_fds, pid_t container_pid,
-			 GError **err);
+pid_t port_forward_start(const char *self, GArray *mappings, GArray *reserved_fds, pid_t container_pid, GError **err);
 
 /* `port-forward tcp:CTR|udp:CTR...` with the fds in place: sets up, reports, relays. Returns only on failure. */
 int port_forward_main(int argc, char **argv);

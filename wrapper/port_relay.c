@@ -19,7 +19,13 @@
 #define ACCEPT_PAUSE_MS 1000
 #define TICK_MS 1000
 
-enum fw_kind { FW_PIDFD, FW_LISTENER, FW_UDP_HOST, FW_UDP_SESSION, FW_END };
+enum fw_kind {
+	FW_PIDFD,
+	FW_LISTENER,
+	FW_UDP_HOST,
+	FW_UDP_SESSION,
+	FW_END
+};
 
 /* First member of everything registered in epoll: says what data.ptr points to. */
 struct fw_tag {
@@ -29,7 +35,7 @@ struct fw_tag {
 struct fw_port {
 	struct fw_tag tag;
 	int fd;
-	in_port_t ctr_port;	/* network order */
+	in_port_t ctr_port; /* network order */
 	bool paused;
 };
 
@@ -50,9 +56,9 @@ struct relay_end {
 	int fd;
 	int side;
 	struct relay_conn *conn;
-	bool rd_eof;		/* peer of this socket sent FIN: nothing more to read */
-	bool wr_shut;		/* we sent FIN on this socket */
-	bool hup;		/* nothing can be written to this socket any more */
+	bool rd_eof;  /* peer of this socket sent FIN: nothing more to read */
+	bool wr_shut; /* we sent FIN on this socket */
+	bool hup;     /* nothing can be written to this socket any more */
 	bool registered;
 	uint32_t events;
 };
@@ -78,7 +84,7 @@ struct port_relay {
 	size_t n_ports;
 	struct udp_session *sessions;
 	struct relay_conn *dead;
-	gint64 resume_ms;	/* when paused listeners retry accept(); 0: none paused */
+	gint64 resume_ms; /* when paused listeners retry accept(); 0: none paused */
 	char udp_buf[UDP_MAX];
 };
 
@@ -334,8 +340,8 @@ static void listener_event(struct port_relay *f, struct fw_port *l)
 	}
 }
 
-static struct udp_session *udp_session_get(struct port_relay *f, struct fw_port *h,
-					   const struct sockaddr_storage *from, socklen_t from_len)
+static struct udp_session *udp_session_get(struct port_relay *f, struct fw_port *h, const struct sockaddr_storage *from,
+					   socklen_t from_len)
 {
 	struct udp_session *s;
 	struct sockaddr_in sin;
@@ -450,18 +456,10 @@ void port_relay_run(struct port_relay *f)
 			case FW_PIDFD:
 				/* The container is gone: exiting closes every socket, so the ports are free now. */
 				_exit(0);
-			case FW_LISTENER:
-				listener_event(f, (struct fw_port *)tag);
-				break;
-			case FW_UDP_HOST:
-				udp_host_event(f, (struct fw_port *)tag);
-				break;
-			case FW_UDP_SESSION:
-				udp_session_event(f, (struct udp_session *)tag);
-				break;
-			case FW_END:
-				end_event(f, (struct relay_end *)tag, evs[k].events);
-				break;
+			case FW_LISTENER: listener_event(f, (struct fw_port *)tag); break;
+			case FW_UDP_HOST: udp_host_event(f, (struct fw_port *)tag); break;
+			case FW_UDP_SESSION: udp_session_event(f, (struct udp_session *)tag); break;
+			case FW_END: end_event(f, (struct relay_end *)tag, evs[k].events); break;
 			}
 		}
 		sweep(f);

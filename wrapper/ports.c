@@ -136,7 +136,8 @@ int ports_parse(const char *spec, GArray *out, GError **err)
 		if (n == 0 || n > 3) {
 			cm_set_error(err, EINVAL,
 				     "bad port spec '%s': expected [IP:][HOST:]CTR (write an IPv6 host IP in brackets: "
-				     "[::1]:8080:80)", spec);
+				     "[::1]:8080:80)",
+				     spec);
 			return -1;
 		}
 		if (n == 3)
@@ -162,7 +163,8 @@ int ports_parse(const char *spec, GArray *out, GError **err)
 		if (hhi - hlo != chi - clo) {
 			cm_set_error(err, EINVAL,
 				     "bad port spec '%s': host range has %d ports but container range has %d, "
-				     "make them the same length", spec, hhi - hlo + 1, chi - clo + 1);
+				     "make them the same length",
+				     spec, hhi - hlo + 1, chi - clo + 1);
 			return -1;
 		}
 	}

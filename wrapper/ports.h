@@ -17,8 +17,8 @@ enum port_proto {
 };
 
 struct port_mapping {
-	char *host_ip;		/* NULL: every address (dual stack) */
-	guint16 host_port;	/* 0: random, filled in by ports_reserve() */
+	char *host_ip;	   /* NULL: every address (dual stack) */
+	guint16 host_port; /* 0: random, filled in by ports_reserve() */
 	guint16 ctr_port;
 	enum port_proto proto;
 };

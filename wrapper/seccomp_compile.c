@@ -83,8 +83,10 @@ static int add_arches(scmp_filter_ctx ctx, const struct seccomp_profile *p, GErr
 		int r;
 
 		if (token == 0) {
-			cm_set_error(err, EINVAL, "seccomp profile %s: unknown architecture \"%s\": use names like "
-				     "SCMP_ARCH_X86_64", p->source, *a);
+			cm_set_error(err, EINVAL,
+				     "seccomp profile %s: unknown architecture \"%s\": use names like "
+				     "SCMP_ARCH_X86_64",
+				     p->source, *a);
 			return -1;
 		}
 		r = seccomp_arch_add(ctx, token);

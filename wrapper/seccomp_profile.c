@@ -10,8 +10,8 @@
 
 static const struct arch_info {
 	uint32_t token;
-	const char *name;	/* as in OCI "architectures" */
-	const char *go;		/* as in includes.arches (Go's GOARCH) */
+	const char *name; /* as in OCI "architectures" */
+	const char *go;	  /* as in includes.arches (Go's GOARCH) */
 	const char *uname;
 } arch_infos[] = {
 	{ SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64", "amd64", "x86_64" },
@@ -49,8 +49,12 @@ const char *seccomp_arch_name(uint32_t arch)
 }
 
 static const char *const op_names[] = {
-	[SCMP_CMP_NE] = "SCMP_CMP_NE", [SCMP_CMP_LT] = "SCMP_CMP_LT", [SCMP_CMP_LE] = "SCMP_CMP_LE",
-	[SCMP_CMP_EQ] = "SCMP_CMP_EQ", [SCMP_CMP_GE] = "SCMP_CMP_GE", [SCMP_CMP_GT] = "SCMP_CMP_GT",
+	[SCMP_CMP_NE] = "SCMP_CMP_NE",
+	[SCMP_CMP_LT] = "SCMP_CMP_LT",
+	[SCMP_CMP_LE] = "SCMP_CMP_LE",
+	[SCMP_CMP_EQ] = "SCMP_CMP_EQ",
+	[SCMP_CMP_GE] = "SCMP_CMP_GE",
+	[SCMP_CMP_GT] = "SCMP_CMP_GT",
 	[SCMP_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
@@ -201,8 +205,7 @@ static int get_u64(struct parse_ctx *pc, const char *where, yajl_val obj, const 
 	return 0;
 }
 
-static int parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, bool *has,
-			guint *out)
+static int parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, const char *key, bool *has, guint *out)
 {
 	guint64 v = 0;
 
@@ -215,8 +218,9 @@ static int parse_errno(struct parse_ctx *pc, const char *where, yajl_val obj, co
 }
 
 static const char *const known_actions[] = {
-	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-	"SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", NULL,
+	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+	"SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",	   "SCMP_ACT_TRACE",
+	"SCMP_ACT_ALLOW", "SCMP_ACT_LOG",	   NULL,
 };
 
 static int check_action(struct parse_ctx *pc, const char *where, const char *action)
@@ -226,12 +230,12 @@ static int check_action(struct parse_ctx *pc, const char *where, const char *act
 	if (!g_strv_contains(known_actions, action))
 		return parse_fail(pc, where,
 				  "unknown action \"%s\": use SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
-				  "SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE or SCMP_ACT_LOG", action);
+				  "SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE or SCMP_ACT_LOG",
+				  action);
 	return 0;
 }
 
-static int parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, const char *key,
-		       struct seccomp_cond *c)
+static int parse_cond(struct parse_ctx *pc, const char *where, yajl_val rule, const char *key, struct seccomp_cond *c)
 {
 	yajl_val v = member(rule, key);
 	g_autofree char *w = g_strdup_printf("%s.%s", where, key);
@@ -285,7 +289,8 @@ static int parse_args(struct parse_ctx *pc, const char *where, yajl_val rule, GA
 		if (get_string(pc, w, a, "op", &op) < 0)
 			return -1;
 		if (!op || !parse_op(op, &arg.op))
-			return parse_fail(pc, w, "\"op\" must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
+			return parse_fail(pc, w,
+					  "\"op\" must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
 					  "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ");
 		arg.index = (unsigned int)index;
 		g_array_append_val(args, arg);

@@ -31,42 +31,42 @@ struct seccomp_arg {
 struct seccomp_cond {
 	char **caps;
 	char **arches;
-	char *min_kernel;	/* "5.8"; NULL for none */
+	char *min_kernel; /* "5.8"; NULL for none */
 };
 
 struct seccomp_rule {
 	char **names;
-	char *action;		/* "SCMP_ACT_ALLOW", ... */
+	char *action; /* "SCMP_ACT_ALLOW", ... */
 	bool has_errno;
 	guint errno_ret;
-	GArray *args;		/* struct seccomp_arg */
+	GArray *args; /* struct seccomp_arg */
 	struct seccomp_cond includes, excludes;
 	char *comment;
-	guint source_index;	/* position in the profile as written, for messages */
+	guint source_index; /* position in the profile as written, for messages */
 };
 
 struct seccomp_arch_map {
-	char *arch;		/* "SCMP_ARCH_X86_64" */
+	char *arch; /* "SCMP_ARCH_X86_64" */
 	char **sub_arches;
 };
 
 struct seccomp_profile {
-	char *source;		/* "default profile" or the file it came from, for messages */
-	bool builtin;		/* unknown syscall names are then skipped without a warning */
+	char *source; /* "default profile" or the file it came from, for messages */
+	bool builtin; /* unknown syscall names are then skipped without a warning */
 	char *default_action;
 	bool has_default_errno;
 	guint default_errno;
 	char **architectures;
-	GPtrArray *arch_map;	/* struct seccomp_arch_map * */
+	GPtrArray *arch_map; /* struct seccomp_arch_map * */
 	char **flags;
-	GPtrArray *rules;	/* struct seccomp_rule * */
+	GPtrArray *rules; /* struct seccomp_rule * */
 };
 
 /* The host facts resolution depends on. */
 struct seccomp_target {
-	caps_set caps;		/* the container's bounding set */
-	uint32_t arch;		/* SCMP_ARCH_* token, e.g. seccomp_arch_native() */
-	const char *kernel;	/* uname release, e.g. "6.1.0-13-amd64"; NULL: minKernel never matches */
+	caps_set caps;	    /* the container's bounding set */
+	uint32_t arch;	    /* SCMP_ARCH_* token, e.g. seccomp_arch_native() */
+	const char *kernel; /* uname release, e.g. "6.1.0-13-amd64"; NULL: minKernel never matches */
 };
 
 /* An empty profile: no rules, no default action yet. */

@@ -159,9 +159,19 @@ static void jw_kstrv(struct jw *w, const char *key, char *const *v)
 /* ---- the spec ---- */
 
 static const char *const masked_paths[] = {
-	"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
-	"/proc/timer_list", "/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware", "/sys/fs/selinux",
-	"/proc/interrupts", NULL,
+	"/proc/acpi",
+	"/proc/kcore",
+	"/proc/keys",
+	"/proc/latency_stats",
+	"/proc/sched_debug",
+	"/proc/scsi",
+	"/proc/timer_list",
+	"/proc/timer_stats",
+	"/sys/devices/virtual/powercap",
+	"/sys/firmware",
+	"/sys/fs/selinux",
+	"/proc/interrupts",
+	NULL,
 };
 
 static const char *const readonly_paths[] = {
@@ -335,9 +345,9 @@ static void gen_mounts(struct jw *w, const struct spec_opts *o, const struct spe
 /* Host device nodes for --privileged; the runtime creates null, zero, tty and friends itself. */
 static void collect_devices(const char *dir, GPtrArray *out)
 {
-	static const char *const skip[] = { "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console", "/dev/ptmx",
-					    "/dev/tty", "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-					    "/dev/urandom", NULL };
+	static const char *const skip[] = { "/dev/pts",	 "/dev/shm",	"/dev/mqueue",	"/dev/console",
+					    "/dev/ptmx", "/dev/tty",	"/dev/null",	"/dev/zero",
+					    "/dev/full", "/dev/random", "/dev/urandom", NULL };
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
 	const char *name;
 
@@ -385,8 +395,7 @@ static void gen_devices(struct jw *w)
 	jw_aclose(w);
 }
 
-static void gen_resources(struct jw *w, const struct spec_opts *o, const struct spec_host *host,
-			  GPtrArray *warnings)
+static void gen_resources(struct jw *w, const struct spec_opts *o, const struct spec_host *host, GPtrArray *warnings)
 {
 	gint64 pids = o->pids_limit_set ? o->pids_limit : (host->has_pids ? SPEC_DEFAULT_PIDS_LIMIT : 0);
 
@@ -488,8 +497,8 @@ static char *cgroups_path(const struct spec_opts *o, const char *id)
 static void gen_namespaces(struct jw *w, const struct spec_opts *o, const struct spec_host *host)
 {
 	/* No cgroup namespace on v1/hybrid hosts: runc and podman leave it to the host there. */
-	const char *ns[] = { "pid", o->net_host ? NULL : "network", "ipc", "uts", "mount",
-			     host->cgroup2 ? "cgroup" : NULL };
+	const char *ns[] = { "pid",   o->net_host ? NULL : "network", "ipc", "uts",
+			     "mount", host->cgroup2 ? "cgroup" : NULL };
 
 	jw_aopen(w, "namespaces");
 	for (gsize i = 0; i < G_N_ELEMENTS(ns); i++) {

@@ -13,13 +13,13 @@
 
 /* What the spec depends on besides the options; tests fill it by hand. */
 struct spec_host {
-	bool cgroup2;		/* /sys/fs/cgroup is the unified hierarchy: give a cgroup namespace */
-	bool has_mqueue;	/* /proc/filesystems lists mqueue */
-	bool has_pids;		/* a pids controller exists: default pids limit */
-	guint64 nofile_hard;	/* our RLIMIT_NOFILE hard limit: the runtime cannot raise past it */
-	uint32_t arch;		/* SCMP_ARCH_* of this machine */
-	char *kernel;		/* uname release */
-	char **extra_masked;	/* host paths to mask that exist only on some machines */
+	bool cgroup2;	     /* /sys/fs/cgroup is the unified hierarchy: give a cgroup namespace */
+	bool has_mqueue;     /* /proc/filesystems lists mqueue */
+	bool has_pids;	     /* a pids controller exists: default pids limit */
+	guint64 nofile_hard; /* our RLIMIT_NOFILE hard limit: the runtime cannot raise past it */
+	uint32_t arch;	     /* SCMP_ARCH_* of this machine */
+	char *kernel;	     /* uname release */
+	char **extra_masked; /* host paths to mask that exist only on some machines */
 };
 
 void spec_host_detect(struct spec_host *host);

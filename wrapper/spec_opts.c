@@ -94,7 +94,8 @@ void spec_opts_add_entries(GOptionContext *ctx, struct spec_opts *o)
 		  "Container host name (default: the short container id)", "NAME" },
 		{ "volume", 'v', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->raw.volumes,
 		  "Bind mount a host path; OPTS: ro, rw, bind, rbind, [r]private, [r]shared, [r]slave, nosuid, "
-		  "nodev, noexec (repeatable)", "SRC:DST[:OPTS]" },
+		  "nodev, noexec (repeatable)",
+		  "SRC:DST[:OPTS]" },
 		{ "tmpfs", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->raw.tmpfs,
 		  "Mount a tmpfs (default options nosuid,nodev,noexec) (repeatable)", "DST[:OPTS]" },
 		{ "read-only", 0, 0, G_OPTION_ARG_NONE, &o->raw.read_only, "Mount the root filesystem read-only",
@@ -169,14 +170,12 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-	{ "as", RLIMIT_AS },		 { "core", RLIMIT_CORE },
-	{ "cpu", RLIMIT_CPU },		 { "data", RLIMIT_DATA },
-	{ "fsize", RLIMIT_FSIZE },	 { "locks", RLIMIT_LOCKS },
-	{ "memlock", RLIMIT_MEMLOCK },	 { "msgqueue", RLIMIT_MSGQUEUE },
-	{ "nice", RLIMIT_NICE },	 { "nofile", RLIMIT_NOFILE },
-	{ "nproc", RLIMIT_NPROC },	 { "rss", RLIMIT_RSS },
-	{ "rtprio", RLIMIT_RTPRIO },	 { "rttime", RLIMIT_RTTIME },
-	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+	{ "as", RLIMIT_AS },	       { "core", RLIMIT_CORE },		{ "cpu", RLIMIT_CPU },
+	{ "data", RLIMIT_DATA },       { "fsize", RLIMIT_FSIZE },	{ "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+	{ "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },	{ "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },	{ "sigpending", RLIMIT_SIGPENDING },
+	{ "stack", RLIMIT_STACK },
 };
 
 const char *spec_rlimit_name(int resource)
@@ -384,8 +383,10 @@ static int parse_volume(const char *spec, struct spec_mount **out, GError **err)
 			if (strcmp(*p, "rw") != 0)
 				g_ptr_array_add(options, g_strdup(*p));
 		} else {
-			cm_set_error(err, EINVAL, "--volume %s: unknown option \"%s\": use ro, rw, bind, rbind, "
-				     "[r]private, [r]shared, [r]slave, nosuid, nodev or noexec", spec, *p);
+			cm_set_error(err, EINVAL,
+				     "--volume %s: unknown option \"%s\": use ro, rw, bind, rbind, "
+				     "[r]private, [r]shared, [r]slave, nosuid, nodev or noexec",
+				     spec, *p);
 			return -1;
 		}
 	}
@@ -498,14 +499,17 @@ static int parse_security_opts(struct spec_opts *o, GError **err)
 			} else if (strcmp(val, "false") == 0) {
 				o->no_new_privileges = false;
 			} else {
-				cm_set_error(err, EINVAL, "--security-opt %s: use no-new-privileges or "
-					     "no-new-privileges=false", *s);
+				cm_set_error(err, EINVAL,
+					     "--security-opt %s: use no-new-privileges or "
+					     "no-new-privileges=false",
+					     *s);
 				return -1;
 			}
 		} else {
 			cm_set_error(err, EINVAL,
 				     "--security-opt %s: not supported; use seccomp=PATH, seccomp=unconfined or "
-				     "no-new-privileges", *s);
+				     "no-new-privileges",
+				     *s);
 			return -1;
 		}
 	}

@@ -24,14 +24,14 @@ enum spec_seccomp_mode {
 
 struct spec_mount {
 	char *destination;
-	char *type;	/* "bind" or "tmpfs" */
+	char *type; /* "bind" or "tmpfs" */
 	char *source;
 	char **options;
 };
 
 struct spec_rlimit {
-	int resource;		/* RLIMIT_* */
-	guint64 soft, hard;	/* RLIM_INFINITY for unlimited */
+	int resource;	    /* RLIMIT_* */
+	guint64 soft, hard; /* RLIM_INFINITY for unlimited */
 };
 
 struct spec_opts {
@@ -43,39 +43,39 @@ struct spec_opts {
 		gboolean read_only, privileged, tty;
 	} raw;
 
-	char *rootfs;		/* canonical absolute path */
-	char **args;		/* COMMAND [ARG...] */
-	GPtrArray *env;		/* "KEY=VAL" from --env-file then --env; a later KEY replaces an earlier one */
+	char *rootfs;	/* canonical absolute path */
+	char **args;	/* COMMAND [ARG...] */
+	GPtrArray *env; /* "KEY=VAL" from --env-file then --env; a later KEY replaces an earlier one */
 
-	bool user_set;		/* --user given; otherwise uid = gid = 0 */
+	bool user_set; /* --user given; otherwise uid = gid = 0 */
 	uid_t uid;
 	gid_t gid;
-	GArray *additional_gids;	/* gid_t: groups naming the user in ROOTFS/etc/group */
+	GArray *additional_gids; /* gid_t: groups naming the user in ROOTFS/etc/group */
 
-	char *workdir;		/* "/" unless -w */
-	char *hostname;		/* NULL: the short container id */
-	GPtrArray *mounts;	/* struct spec_mount *, from -v and --tmpfs in order */
+	char *workdir;	   /* "/" unless -w */
+	char *hostname;	   /* NULL: the short container id */
+	GPtrArray *mounts; /* struct spec_mount *, from -v and --tmpfs in order */
 	bool read_only;
 
-	gint64 memory;		/* bytes, 0 = no limit */
+	gint64 memory; /* bytes, 0 = no limit */
 	bool pids_limit_set;
-	gint64 pids_limit;	/* when set: <= 0 means unlimited */
-	gint64 cpu_quota;	/* microseconds per cpu_period, 0 = no limit */
+	gint64 pids_limit; /* when set: <= 0 means unlimited */
+	gint64 cpu_quota;  /* microseconds per cpu_period, 0 = no limit */
 	guint64 cpu_period;
-	GArray *rlimits;	/* struct spec_rlimit from --ulimit, last one per resource wins */
+	GArray *rlimits; /* struct spec_rlimit from --ulimit, last one per resource wins */
 	bool oom_score_adj_set;
 	int oom_score_adj;
 
-	caps_set caps;		/* final bounding set */
-	caps_set caps_added;	/* what --cap-add named (non-root users get these as effective) */
+	caps_set caps;	     /* final bounding set */
+	caps_set caps_added; /* what --cap-add named (non-root users get these as effective) */
 	bool privileged;
 	enum spec_seccomp_mode seccomp;
 	char *seccomp_path;
 	bool no_new_privileges;
 	bool tty;
-	bool net_host;		/* --network host: no network namespace */
-	char *cgroup_parent;	/* NULL: "/ctr-wrap" */
-	bool cgroup_systemd;	/* parent is a systemd slice: the runtime needs --systemd-cgroup */
+	bool net_host;	     /* --network host: no network namespace */
+	char *cgroup_parent; /* NULL: "/ctr-wrap" */
+	bool cgroup_systemd; /* parent is a systemd slice: the runtime needs --systemd-cgroup */
 };
 
 void spec_opts_init(struct spec_opts *o);

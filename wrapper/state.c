@@ -256,11 +256,13 @@ static int write_state_file(const char *root, const struct ctr_state *st, GError
 static int check_trusted(const char *path, const struct stat *sb, GError **err)
 {
 	if (sb->st_uid != 0 && sb->st_uid != geteuid())
-		return cm_set_error(err, EPERM, "refusing %s: it is owned by uid %u, not root (remove it if it is not yours)",
-				    path, (unsigned)sb->st_uid);
+		return cm_set_error(err, EPERM,
+				    "refusing %s: it is owned by uid %u, not root (remove it if it is not yours)", path,
+				    (unsigned)sb->st_uid);
 	if (!S_ISLNK(sb->st_mode) && (sb->st_mode & (S_IWGRP | S_IWOTH)))
-		return cm_set_error(err, EPERM, "refusing %s: it is writable by group or others (mode %04o; chmod go-w it)",
-				    path, (unsigned)(sb->st_mode & 07777));
+		return cm_set_error(err, EPERM,
+				    "refusing %s: it is writable by group or others (mode %04o; chmod go-w it)", path,
+				    (unsigned)(sb->st_mode & 07777));
 	return 0;
 }
 
@@ -316,9 +318,10 @@ int state_create(const char *root, const struct ctr_state *st, GError **err)
 	_cleanup_close_ int lock_fd = -1;
 
 	if (!name_valid(st->name))
-		return cm_set_error(err, EINVAL,
-				    "invalid name \"%s\" (start with a letter or digit, then letters, digits, '_', '-', '.')",
-				    st->name);
+		return cm_set_error(
+			err, EINVAL,
+			"invalid name \"%s\" (start with a letter or digit, then letters, digits, '_', '-', '.')",
+			st->name);
 	lock = state_lock_root(root, err);
 	if (lock < 0)
 		return -1;
@@ -620,16 +623,11 @@ enum ctr_status state_status(const char *root, const struct ctr_state *st, int *
 const char *ctr_status_name(enum ctr_status s)
 {
 	switch (s) {
-	case CTR_CREATED:
-		return "created";
-	case CTR_RUNNING:
-		return "running";
-	case CTR_EXITED:
-		return "exited";
-	case CTR_UNKNOWN:
-		return "unknown";
-	case CTR_PAUSED:
-		return "paused";
+	case CTR_CREATED: return "created";
+	case CTR_RUNNING: return "running";
+	case CTR_EXITED: return "exited";
+	case CTR_UNKNOWN: return "unknown";
+	case CTR_PAUSED: return "paused";
 	}
 	return "unknown";
 }

@@ -19,11 +19,11 @@
 #define STATE_DEFAULT_ROOT "/run/ctr-wrap"
 
 enum ctr_status {
-	CTR_CREATED,	/* monitor up, runtime start not done yet */
+	CTR_CREATED, /* monitor up, runtime start not done yet */
 	CTR_RUNNING,
-	CTR_EXITED,	/* the exit file exists */
-	CTR_UNKNOWN,	/* no exit file and the monitor is gone */
-	CTR_PAUSED,	/* running, frozen by `pause` */
+	CTR_EXITED,  /* the exit file exists */
+	CTR_UNKNOWN, /* no exit file and the monitor is gone */
+	CTR_PAUSED,  /* running, frozen by `pause` */
 };
 
 struct ctr_state {
@@ -31,39 +31,39 @@ struct ctr_state {
 	char *name;
 	char *bundle;
 	char *rootfs;
-	char *image_mount;	/* the image mount directory rootfs is in, NULL for a plain directory */
+	char *image_mount; /* the image mount directory rootfs is in, NULL for a plain directory */
 	char **command;
 	char *created;		/* RFC 3339 */
 	char *runtime;		/* absolute path */
 	char *log_driver;	/* k8s-file, journald, none */
 	char *log_path;		/* NULL unless k8s-file */
 	char **ports;		/* "0.0.0.0:8080->80/tcp" */
-	enum ctr_status status;	/* CTR_CREATED or CTR_RUNNING: what we last recorded */
+	enum ctr_status status; /* CTR_CREATED or CTR_RUNNING: what we last recorded */
 	pid_t monitor_pid;
 	pid_t pid;
-	bool rm;		/* remove when it exits */
+	bool rm; /* remove when it exits */
 	bool tty;
-	bool attached;		/* a foreground `run` will remove it itself (--rm) */
-	bool deleted;		/* the runtime has forgotten it; only our state is left */
+	bool attached; /* a foreground `run` will remove it itself (--rm) */
+	bool deleted;  /* the runtime has forgotten it; only our state is left */
 
 	/* What a later `start` needs to launch the monitor again the same way. */
-	bool interactive;	/* -i: the monitor keeps the container's stdin */
-	bool cgroup_systemd;	/* the runtime needs --systemd-cgroup */
-	gint64 log_size_max;	/* k8s-file max-size, <= 0: none */
-	char **publish;		/* -p specs with the host port fixed: "127.0.0.1:8080:80/tcp" */
-	char *started;		/* RFC 3339, when the monitor last started it; NULL: never */
-	char *boot_id;		/* the boot the monitor was started in: after a reboot it is gone */
-	int launches;		/* monitors started so far: tells a late exit command of an old one apart */
+	bool interactive;    /* -i: the monitor keeps the container's stdin */
+	bool cgroup_systemd; /* the runtime needs --systemd-cgroup */
+	gint64 log_size_max; /* k8s-file max-size, <= 0: none */
+	char **publish;	     /* -p specs with the host port fixed: "127.0.0.1:8080:80/tcp" */
+	char *started;	     /* RFC 3339, when the monitor last started it; NULL: never */
+	char *boot_id;	     /* the boot the monitor was started in: after a reboot it is gone */
+	int launches;	     /* monitors started so far: tells a late exit command of an old one apart */
 
 	/* Restart policy (restart_policy.h) and lifecycle flags. */
-	char *restart_policy;	/* "no", "on-failure", "always", "unless-stopped"; NULL = "no" */
-	int restart_max;	/* on-failure:MAX, 0 = no limit */
-	int restart_count;	/* restarts by the policy since the last start by a person */
-	int restart_streak;	/* restarts in a row that ran < 10 s: the back-off exponent */
-	bool restart_pending;	/* a restart helper waits out the back-off */
-	pid_t restart_pid;	/* that helper */
-	bool stopped_by_user;	/* stop/kill by a person: the policy stays off until a start */
-	bool paused;		/* frozen by `pause` */
+	char *restart_policy; /* "no", "on-failure", "always", "unless-stopped"; NULL = "no" */
+	int restart_max;      /* on-failure:MAX, 0 = no limit */
+	int restart_count;    /* restarts by the policy since the last start by a person */
+	int restart_streak;   /* restarts in a row that ran < 10 s: the back-off exponent */
+	bool restart_pending; /* a restart helper waits out the back-off */
+	pid_t restart_pid;    /* that helper */
+	bool stopped_by_user; /* stop/kill by a person: the policy stays off until a start */
+	bool paused;	      /* frozen by `pause` */
 };
 
 void ctr_state_free(struct ctr_state *st);

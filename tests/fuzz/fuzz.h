@@ -17,14 +17,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A failed property: print it and abort, so both libFuzzer and the replayer see a crash. */
-#define FUZZ_CHECK(cond, ...)                                                          \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
+#define FUZZ_CHECK(cond, ...)                                                                    \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                  \
-			fputc('\n', stderr);                                           \
-			abort();                                                       \
-		}                                                                      \
+			fprintf(stderr, __VA_ARGS__);                                            \
+			fputc('\n', stderr);                                                     \
+			abort();                                                                 \
+		}                                                                                \
 	} while (0)
 
 /* Input split at NUL bytes into owned strings (a trailing empty piece is dropped). */

@@ -104,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(v && YAJL_IS_OBJECT(v), "sync message is not a JSON object: %s (%s)", line, errbuf);
 		const char *path[] = { "message", NULL };
 		yajl_val m = yajl_tree_get(v, path, yajl_t_string);
-		FUZZ_CHECK(m && YAJL_IS_STRING(m) && strcmp(m->u.string, msg) == 0, "message does not round-trip: %s", line);
+		FUZZ_CHECK(m && YAJL_IS_STRING(m) && strcmp(m->u.string, msg) == 0, "message does not round-trip: %s",
+			   line);
 		yajl_tree_free(v);
 	}
 	return 0;

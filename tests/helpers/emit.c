@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 		push(&o[st], &nl, 1, &cs, maxchunk);
 		made += len + 1;
 		if (pause_us) {
-			struct timespec ts = { .tv_sec = pause_us / 1000000, .tv_nsec = (long)(pause_us % 1000000) * 1000 };
+			struct timespec ts = { .tv_sec = pause_us / 1000000,
+					       .tv_nsec = (long)(pause_us % 1000000) * 1000 };
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 		}

@@ -23,7 +23,12 @@
 #define TEST_PLUGIN_VERSION 1
 #endif
 
-enum { NOT_HANDLED = 0, SEND_RESPONSE = 1, DELAYED_RESPONSE = 2, SEND_RESPONSE_AND_CONTINUE = 3 };
+enum {
+	NOT_HANDLED = 0,
+	SEND_RESPONSE = 1,
+	DELAYED_RESPONSE = 2,
+	SEND_RESPONSE_AND_CONTINUE = 3
+};
 
 struct conf {
 	const char *runtime_root_path;

@@ -132,7 +132,10 @@ static void test_framing(struct fixture *f, gconstpointer unused)
 	attach_broadcast(s, STDPIPE_STDOUT, "hello", 5);
 	assert_packet(c, "\x02hello", 6);
 	attach_broadcast(s, STDPIPE_STDERR, "bye\n", 4);
-	assert_packet(c, "\x03" "bye\n", 5);
+	assert_packet(c,
+		      "\x03"
+		      "bye\n",
+		      5);
 
 	char big[20000];
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -220,7 +223,10 @@ static void input_case(struct fixture *f, bool leave_open, bool shutdown_first)
 		g_assert_cmpint(pipe_at_eof(p[0]), ==, !leave_open);
 		/* Output still flows to a client that has finished its input. */
 		attach_broadcast(s, STDPIPE_STDOUT, "after", 5);
-		assert_packet(c, "\x02" "after", 6);
+		assert_packet(c,
+			      "\x02"
+			      "after",
+			      6);
 		g_assert_cmpuint(attach_client_count(s), ==, 1);
 	}
 	g_assert_cmpint(send(c, "tail", 4, MSG_NOSIGNAL), ==, shutdown_first ? -1 : 4);
@@ -326,8 +332,14 @@ static void test_two_clients(struct fixture *f, gconstpointer unused)
 	int a = connect_client(s, f->bundle);
 	int b = connect_client(s, f->bundle);
 	attach_broadcast(s, STDPIPE_STDOUT, "both", 4);
-	assert_packet(a, "\x02" "both", 5);
-	assert_packet(b, "\x02" "both", 5);
+	assert_packet(a,
+		      "\x02"
+		      "both",
+		      5);
+	assert_packet(b,
+		      "\x02"
+		      "both",
+		      5);
 	close(a);
 	wait_clients(s, 1);
 	attach_broadcast(s, STDPIPE_STDERR, "one", 3);

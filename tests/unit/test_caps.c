@@ -46,9 +46,10 @@ static void test_names(void)
 
 static void test_default(void)
 {
-	static const char *const want[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-					    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-					    "CAP_SYS_CHROOT", "CAP_SETFCAP", NULL };
+	static const char *const want[] = { "CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FOWNER",
+					    "CAP_FSETID",     "CAP_KILL",	  "CAP_SETGID",
+					    "CAP_SETUID",     "CAP_SETPCAP",	  "CAP_NET_BIND_SERVICE",
+					    "CAP_SYS_CHROOT", "CAP_SETFCAP",	  NULL };
 	g_auto(GStrv) names = caps_to_strv(caps_default());
 
 	/* Capability-number order. */

@@ -56,13 +56,48 @@ static void test_validation_order(void)
 static void test_podman_style(void)
 {
 	struct cli_opts o;
-	const char *args[] = { "--api-version", "1", "-c", "abc", "-u", "abc", "-r", "/bin/true", "-b", "/b", "-p",
-			       "/b/pidfile", "-n", "name", "--exit-dir", "/exits", "--full-attach", "-s",
-			       "-l", "k8s-file:/l", "--log-level", "warning", "--runtime-arg", "--log-format=json",
-			       "--runtime-arg", "--log", "--runtime-arg=/run/oci-log", "--log-size-max=9000",
-			       "--conmon-pidfile", "/c.pid", "--exit-command", "/usr/bin/podman",
-			       "--exit-command-arg", "--root", "--exit-command-arg", "/var/lib", "--timeout=5",
-			       "--runtime-opt", "--preserve-fds", "--runtime-opt", "2", NULL };
+	const char *args[] = { "--api-version",
+			       "1",
+			       "-c",
+			       "abc",
+			       "-u",
+			       "abc",
+			       "-r",
+			       "/bin/true",
+			       "-b",
+			       "/b",
+			       "-p",
+			       "/b/pidfile",
+			       "-n",
+			       "name",
+			       "--exit-dir",
+			       "/exits",
+			       "--full-attach",
+			       "-s",
+			       "-l",
+			       "k8s-file:/l",
+			       "--log-level",
+			       "warning",
+			       "--runtime-arg",
+			       "--log-format=json",
+			       "--runtime-arg",
+			       "--log",
+			       "--runtime-arg=/run/oci-log",
+			       "--log-size-max=9000",
+			       "--conmon-pidfile",
+			       "/c.pid",
+			       "--exit-command",
+			       "/usr/bin/podman",
+			       "--exit-command-arg",
+			       "--root",
+			       "--exit-command-arg",
+			       "/var/lib",
+			       "--timeout=5",
+			       "--runtime-opt",
+			       "--preserve-fds",
+			       "--runtime-opt",
+			       "2",
+			       NULL };
 	g_autofree char *msg = parse(&o, args);
 	g_assert_null(msg);
 	g_assert_cmpint(o.api_version, ==, 1);
@@ -100,7 +135,7 @@ static void test_legacy_exec_needs_no_cuuid(void)
 {
 	struct cli_opts o;
 	g_autofree char *msg = parse(&o, (const char *[]){ "-c", "x", "-r", "/bin/true", "-e", "--exec-process-spec",
-							    "/p.json", "-l", "none", NULL });
+							   "/p.json", "-l", "none", NULL });
 	g_assert_null(msg);
 	g_assert_null(o.bundle);
 	cli_opts_clear(&o);
@@ -135,8 +170,8 @@ static void test_flags_keep_neighbours(void)
 {
 	struct cli_opts o;
 	g_autofree char *msg = parse(&o, (const char *[]){ BASE, "--log-max-files", "3", "--timeout", "7", "-i", "-t",
-							    "--leave-stdin-open", "--no-container-partial-message",
-							    "--log-rotate", NULL });
+							   "--leave-stdin-open", "--no-container-partial-message",
+							   "--log-rotate", NULL });
 	g_assert_null(msg);
 	g_assert_true(o.stdin_pipe && o.terminal && o.leave_stdin_open && o.no_container_partial_message);
 	g_assert_true(o.log_rotate);

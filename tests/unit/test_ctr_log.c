@@ -133,12 +133,8 @@ static void test_tag_and_labels(void)
 static void test_passthrough_and_none(void)
 {
 	const char *const cases[][3] = {
-		{ "passthrough", NULL, NULL },
-		{ "passthrough:x", NULL, NULL },
-		{ "none", NULL, NULL },
-		{ "off", NULL, NULL },
-		{ "null", NULL, NULL },
-		{ "none:", NULL, NULL },
+		{ "passthrough", NULL, NULL },	 { "passthrough:x", NULL, NULL }, { "none", NULL, NULL },
+		{ "off", NULL, NULL },		 { "null", NULL, NULL },	  { "none:", NULL, NULL },
 		{ "none", "passthrough", NULL },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -175,8 +171,8 @@ static void test_k8s_spellings(void)
 		const char *spec;
 		const char *file;
 	} cases[] = {
-		{ "k8s-file:a.log", "a.log" },	{ "b.log", "b.log" },	  { ":c.log", "c.log" },
-		{ "::d.log", "d.log" },		{ ":none", "none" },	  { ":journald", "journald" },
+		{ "k8s-file:a.log", "a.log" },	{ "b.log", "b.log" },	   { ":c.log", "c.log" },
+		{ "::d.log", "d.log" },		{ ":none", "none" },	   { ":journald", "journald" },
 		{ "k8s-file::e.log", "e.log" }, { "k8s-file:f:g", "f:g" }, { "k8s-file", NULL },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

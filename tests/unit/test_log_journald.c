@@ -110,8 +110,8 @@ static void test_fields_full(void)
 	struct journald_log_config quiet = { .cid = CID, .no_partial_message = true };
 	j = journald_log_new(&quiet, NULL);
 	assert_built(j, STDPIPE_STDERR, "MESSAGE=x", true,
-		     (const char *[]){ "MESSAGE=x", "CONTAINER_ID_FULL=" CID, "PRIORITY=3",
-				       "CONTAINER_ID=0123456789ab", "SYSLOG_IDENTIFIER=0123456789ab", NULL });
+		     (const char *[]){ "MESSAGE=x", "CONTAINER_ID_FULL=" CID, "PRIORITY=3", "CONTAINER_ID=0123456789ab",
+				       "SYSLOG_IDENTIFIER=0123456789ab", NULL });
 	journald_log_free(j);
 }
 
@@ -295,8 +295,8 @@ static void test_priority_prefix(void)
 	journald_log_write(j, STDPIPE_STDOUT, ">joined\n", 8);
 	journald_log_write(j, STDPIPE_STDERR, "<0>err\nplain\n", 14);
 
-	const char *want[][2] = { { "MESSAGE=warn\n", "PRIORITY=4" },	{ "MESSAGE=<8>text\n", "PRIORITY=6" },
-				  { "MESSAGE=x<3>y\n", "PRIORITY=6" },	{ "MESSAGE=\n", "PRIORITY=7" },
+	const char *want[][2] = { { "MESSAGE=warn\n", "PRIORITY=4" },	   { "MESSAGE=<8>text\n", "PRIORITY=6" },
+				  { "MESSAGE=x<3>y\n", "PRIORITY=6" },	   { "MESSAGE=\n", "PRIORITY=7" },
 				  { "MESSAGE=<2>joined\n", "PRIORITY=6" }, { "MESSAGE=err\n", "PRIORITY=0" },
 				  { "MESSAGE=plain\n", "PRIORITY=3" } };
 	g_assert_cmpuint(c.entries->len, ==, G_N_ELEMENTS(want));

@@ -170,7 +170,7 @@ static void test_format(void)
 	put(l, STDPIPE_STDERR, "no newline");
 	put(l, STDPIPE_STDERR, "\n");
 	ASSERT_FILE(path, OUT "F hello\n" OUT "F world\n" OUT "P part\n" OUT "F ial\n" ERR "F \n" OUT "F a\r\n" OUT
-		    "F b\0c\n" ERR "P no newline\n" ERR "F \n");
+			      "F b\0c\n" ERR "P no newline\n" ERR "F \n");
 	k8s_log_close(l);
 
 	struct stat st;

@@ -52,14 +52,22 @@ static void test_attach_loop(void)
 
 	/* Output packet, then stdin with a lone ctrl-p (forwarded) and the full sequence (detach). */
 	g_assert_cmpint(write(sp[1], "\x02hello\n", 7), ==, 7);
-	g_assert_cmpint(write(in[1], "ab\x10" "c\x10\x11" "zz", 8), ==, 8);
+	g_assert_cmpint(write(in[1],
+			      "ab\x10"
+			      "c\x10\x11"
+			      "zz",
+			      8),
+			==, 8);
 	o.sock = sp[0];
 	o.forward_stdin = true;
 	g_assert_cmpint(mon_attach_run(&o, &err), ==, MON_ATTACH_DETACHED);
 	g_assert_no_error(err);
 	n = recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT);
 	g_assert_cmpint(n, ==, 4);
-	g_assert_cmpmem(buf, 4, "ab\x10" "c", 4);
+	g_assert_cmpmem(buf, 4,
+			"ab\x10"
+			"c",
+			4);
 
 	/* The monitor closing the socket ends the loop. */
 	close(sp[1]);

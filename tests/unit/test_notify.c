@@ -196,14 +196,17 @@ static void test_rate_limit(void)
 	g_assert_cmpint(sender, >=, 0);
 
 	/* The sender never waits: what the socket does not take now is offered again. */
-	enum { SENT = 100 };
+	enum {
+		SENT = 100
+	};
 	gint64 start = g_get_monotonic_time();
 	int sent = 0, got = 0;
 	while (got < SENT) {
 		g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_TIME_SPAN_SECOND);
 		if (sent < SENT) {
 			g_autofree char *msg = g_strdup_printf("STATUS=%d", sent);
-			ssize_t n = sendto(sender, msg, strlen(msg), MSG_DONTWAIT, (struct sockaddr *)&addr, sizeof(addr));
+			ssize_t n = sendto(sender, msg, strlen(msg), MSG_DONTWAIT, (struct sockaddr *)&addr,
+					   sizeof(addr));
 			if (n >= 0)
 				sent++;
 			else
@@ -246,7 +249,9 @@ static void test_host_full(void)
 	struct notify_proxy *p = notify_proxy_new(bundle, host_path, &err);
 	g_assert_no_error(err);
 
-	enum { SENT = 15 };
+	enum {
+		SENT = 15
+	};
 	for (int i = 0; i < SENT; i++) {
 		g_autofree char *msg = g_strdup_printf("STATUS=%d", i);
 		send_to_proxy(bundle, msg, -1);

@@ -19,8 +19,9 @@ static void test_parse(void)
 		{ "always", "always", 0 },
 		{ "unless-stopped", "unless-stopped", 0 },
 	};
-	static const char *const bad[] = { "", "yes", "always:3", "on-failure:", "on-failure:-1", "on-failure:x",
-					   "on-failure:3:4", "Always" };
+	static const char *const bad[] = {
+		"", "yes", "always:3", "on-failure:", "on-failure:-1", "on-failure:x", "on-failure:3:4", "Always"
+	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autoptr(ctr_state) st = g_new0(struct ctr_state, 1);

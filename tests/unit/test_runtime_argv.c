@@ -12,8 +12,14 @@ static void test_create(void)
 {
 	char *rargs[] = { "--root", "/r", NULL };
 	char *ropts[] = { "--preserve-fds", "2", NULL };
-	struct cli_opts o = { .runtime = "/usr/sbin/runc", .cid = "c1", .bundle = "/b", .container_pidfile = "/b/pid",
-			      .systemd_cgroup = true, .runtime_args = rargs, .runtime_opts = ropts, .no_pivot = true,
+	struct cli_opts o = { .runtime = "/usr/sbin/runc",
+			      .cid = "c1",
+			      .bundle = "/b",
+			      .container_pidfile = "/b/pid",
+			      .systemd_cgroup = true,
+			      .runtime_args = rargs,
+			      .runtime_opts = ropts,
+			      .no_pivot = true,
 			      .no_new_keyring = true };
 	g_autofree char *line = joined(&o, "/tmp/console.sock");
 	g_assert_cmpstr(line, ==,
@@ -24,8 +30,12 @@ static void test_create(void)
 static void test_restore(void)
 {
 	char *ropts[] = { "--tcp-established", NULL };
-	struct cli_opts o = { .runtime = "runc", .cid = "c1", .bundle = "/b", .container_pidfile = "/b/pid",
-			      .restore = "/ckpt", .runtime_opts = ropts };
+	struct cli_opts o = { .runtime = "runc",
+			      .cid = "c1",
+			      .bundle = "/b",
+			      .container_pidfile = "/b/pid",
+			      .restore = "/ckpt",
+			      .runtime_opts = ropts };
 	g_autofree char *line = joined(&o, NULL);
 	g_assert_cmpstr(line, ==,
 			"runc restore --bundle /b --pid-file /b/pid --detach --image-path /ckpt --work-path /b "
@@ -35,8 +45,13 @@ static void test_restore(void)
 static void test_exec(void)
 {
 	char *rargs[] = { "--log-format=json", NULL };
-	struct cli_opts o = { .runtime = "runc", .cid = "c1", .exec = true, .exec_process_spec = "/s/p.json",
-			      .container_pidfile = "/s/exec_pid", .systemd_cgroup = true, .runtime_args = rargs };
+	struct cli_opts o = { .runtime = "runc",
+			      .cid = "c1",
+			      .exec = true,
+			      .exec_process_spec = "/s/p.json",
+			      .container_pidfile = "/s/exec_pid",
+			      .systemd_cgroup = true,
+			      .runtime_args = rargs };
 	g_autofree char *line = joined(&o, NULL);
 	/* --systemd-cgroup only applies to create and restore. */
 	g_assert_cmpstr(line, ==, "runc --log-format=json exec --pid-file /s/exec_pid --process /s/p.json --detach c1");

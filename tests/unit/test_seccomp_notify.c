@@ -244,9 +244,9 @@ static void test_plugins(void)
 	struct call_result res[NCALLS];
 	if (!run_container(spec, res))
 		return;
-	assert_value(&res[0], 4242); /* with the container's id and bundle from the state */
-	assert_value(&res[1], 7007); /* the first plugin passes, the second answers */
-	assert_value(&res[2], 7007); /* the first plugin fails, the second answers */
+	assert_value(&res[0], 4242);	  /* with the container's id and bundle from the state */
+	assert_value(&res[1], 7007);	  /* the first plugin passes, the second answers */
+	assert_value(&res[2], 7007);	  /* the first plugin fails, the second answers */
 	assert_value(&res[3], getpgrp()); /* CONTINUE: the kernel ran the real getpgid */
 	assert_enotsup(&res[4]);
 }

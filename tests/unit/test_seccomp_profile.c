@@ -8,9 +8,9 @@
 
 /* Real syscalls newer than the libseccomp (2.5.4) this is built against. */
 static const char *const newer_than_libseccomp[] = {
-	"file_getattr", "file_setattr", "getxattrat", "listmount", "listxattrat", "lsm_get_self_attr",
-	"lsm_list_modules", "lsm_set_self_attr", "mseal", "removexattrat", "setxattrat", "statmount", "uretprobe",
-	"riscv_hwprobe", NULL,
+	"file_getattr",	     "file_setattr",	 "getxattrat",	      "listmount",     "listxattrat",
+	"lsm_get_self_attr", "lsm_list_modules", "lsm_set_self_attr", "mseal",	       "removexattrat",
+	"setxattrat",	     "statmount",	 "uretprobe",	      "riscv_hwprobe", NULL,
 };
 
 static struct seccomp_profile *resolve_default(caps_set caps, uint32_t arch)
@@ -70,9 +70,9 @@ static void assert_eperm(const struct seccomp_profile *p, const char *name)
 /* Catch typos: every name must be a syscall on some architecture libseccomp knows. */
 static void test_default_names_exist(void)
 {
-	const uint32_t arches[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
-				    SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X, SCMP_ARCH_S390, SCMP_ARCH_RISCV64,
-				    SCMP_ARCH_MIPS64 };
+	const uint32_t arches[] = { SCMP_ARCH_X86_64,  SCMP_ARCH_X86,	  SCMP_ARCH_X32,   SCMP_ARCH_AARCH64,
+				    SCMP_ARCH_ARM,     SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X, SCMP_ARCH_S390,
+				    SCMP_ARCH_RISCV64, SCMP_ARCH_MIPS64 };
 	g_autoptr(seccomp_profile) p = seccomp_profile_default();
 	guint total = 0;
 
@@ -318,7 +318,8 @@ static void test_parse_errors(void)
 		    "'SCMP_ACT_LOG'}, {'names': ['write'], 'action': 'SCMP_ACT_BOGUS'}]}",
 		    "syscalls[1]: unknown action 'SCMP_ACT_BOGUS'");
 	parse_fails("{'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['read'], 'action': "
-		    "'SCMP_ACT_NOTIFY'}]}", "needs a seccomp listener");
+		    "'SCMP_ACT_NOTIFY'}]}",
+		    "needs a seccomp listener");
 	parse_fails("{'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['read'], 'action': "
 		    "'SCMP_ACT_KILL', 'args': [{'index': 6, 'value': 1, 'op': 'SCMP_CMP_EQ'}]}]}",
 		    "syscalls[0].args[0]: 'index' must be an argument number from 0 to 5");
@@ -339,14 +340,14 @@ static void test_parse_errors(void)
 /* libseccomp's refusal names the rule and syscall. */
 static void test_compile_bad_rule(void)
 {
-	g_autoptr(seccomp_profile) p = parse_ok(
-		"{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': ["
-		"  {'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},"
-		"  {'names': ['write'], 'action': 'SCMP_ACT_ALLOW', 'args': [{'index': 0, 'value': 1, "
-		"   'op': 'SCMP_CMP_EQ'}]},"
-		"  {'names': ['write'], 'action': 'SCMP_ACT_KILL', 'args': [{'index': 0, 'value': 1, "
-		"   'op': 'SCMP_CMP_EQ'}]}"
-		"]}");
+	g_autoptr(seccomp_profile)
+		p = parse_ok("{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': ["
+			     "  {'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},"
+			     "  {'names': ['write'], 'action': 'SCMP_ACT_ALLOW', 'args': [{'index': 0, 'value': 1, "
+			     "   'op': 'SCMP_CMP_EQ'}]},"
+			     "  {'names': ['write'], 'action': 'SCMP_ACT_KILL', 'args': [{'index': 0, 'value': 1, "
+			     "   'op': 'SCMP_CMP_EQ'}]}"
+			     "]}");
 	struct seccomp_target t = { .caps = caps_default(), .arch = seccomp_arch_native() };
 	g_autoptr(seccomp_profile) r = seccomp_profile_resolve(p, &t);
 	g_autoptr(GError) err = NULL;
@@ -371,13 +372,12 @@ static void test_compile_bad_arch(void)
 /* Two tests of one argument cannot be ANDed by libseccomp; they become separate (ORed) rules. */
 static void test_compile_repeated_arg(void)
 {
-	g_autoptr(seccomp_profile) p = parse_ok(
-		"{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': ["
-		"  {'names': ['personality'], 'action': 'SCMP_ACT_ALLOW', 'args': ["
-		"    {'index': 0, 'value': 0, 'op': 'SCMP_CMP_EQ'},"
-		"    {'index': 0, 'value': 8, 'op': 'SCMP_CMP_EQ'}]},"
-		"  {'names': ['read'], 'action': 'SCMP_ACT_ERRNO'}"
-		"]}");
+	g_autoptr(seccomp_profile) p = parse_ok("{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': ["
+						"  {'names': ['personality'], 'action': 'SCMP_ACT_ALLOW', 'args': ["
+						"    {'index': 0, 'value': 0, 'op': 'SCMP_CMP_EQ'},"
+						"    {'index': 0, 'value': 8, 'op': 'SCMP_CMP_EQ'}]},"
+						"  {'names': ['read'], 'action': 'SCMP_ACT_ERRNO'}"
+						"]}");
 	struct seccomp_target t = { .caps = 0, .arch = seccomp_arch_native() };
 	g_autoptr(seccomp_profile) r = seccomp_profile_resolve(p, &t);
 	g_autoptr(GError) err = NULL;

@@ -267,9 +267,10 @@ static const char *seccomp_action_for(const struct built *b, const char *name)
 	return NULL;
 }
 
-static const char *const default_caps[] = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-					    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-					    "CAP_SYS_CHROOT", "CAP_SETFCAP", NULL };
+static const char *const default_caps[] = { "CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FOWNER",
+					    "CAP_FSETID",     "CAP_KILL",	  "CAP_SETGID",
+					    "CAP_SETUID",     "CAP_SETPCAP",	  "CAP_NET_BIND_SERVICE",
+					    "CAP_SYS_CHROOT", "CAP_SETFCAP",	  NULL };
 
 static void test_defaults(void)
 {
@@ -283,8 +284,9 @@ static void test_defaults(void)
 	g_auto(GStrv) masked = STRV(b, "linux", "maskedPaths");
 	g_auto(GStrv) ro = STRV(b, "linux", "readonlyPaths");
 	/* Sorted by depth so that no mount hides a deeper one. */
-	const char *const mounts[] = { "/proc", "/dev", "/sys", "/dev/pts",
-				       "/dev/shm", "/dev/mqueue", "/sys/fs/cgroup" };
+	const char *const mounts[] = {
+		"/proc", "/dev", "/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs/cgroup"
+	};
 	yajl_val m = ARRAY(b, "mounts");
 	yajl_val devices = ARRAY(b, "linux", "resources", "devices");
 	yajl_val nofile = find_rlimit(b, "RLIMIT_NOFILE");
@@ -328,8 +330,8 @@ static void test_defaults(void)
 	g_assert_cmpuint(g_strv_length(masked), ==, 12);
 	g_assert_true(g_strv_contains((const char *const *)masked, "/proc/kcore"));
 	g_assert_true(g_strv_contains((const char *const *)masked, "/sys/firmware"));
-	g_assert_cmpstrv(ro, ARGS("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-				  "/proc/sysrq-trigger"));
+	g_assert_cmpstrv(
+		ro, ARGS("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"));
 	g_assert_cmpuint(devices->u.array.len, ==, 1);
 	g_assert_false(get_bool(devices->u.array.values[0], ARGS("allow")));
 	g_assert_cmpstr(get_str(devices->u.array.values[0], ARGS("access")), ==, "rwm");
@@ -406,8 +408,8 @@ static void test_env_tty(void)
 static void test_user(void)
 {
 	g_autoptr(built) b = build(ARGS("-u", "user", "@", "id"));
-	g_autoptr(built) b2 = build(ARGS("-u", "1000:1000", "--cap-add", "net_raw", "--cap-add", "NET_ADMIN", "@",
-					 "id"));
+	g_autoptr(built)
+		b2 = build(ARGS("-u", "1000:1000", "--cap-add", "net_raw", "--cap-add", "NET_ADMIN", "@", "id"));
 	g_auto(GStrv) bounding = STRV(b, "process", "capabilities", "bounding");
 	g_auto(GStrv) effective = STRV(b, "process", "capabilities", "effective");
 	g_auto(GStrv) effective2 = STRV(b2, "process", "capabilities", "effective");
@@ -434,8 +436,8 @@ static void test_user(void)
 
 static void test_caps(void)
 {
-	g_autoptr(built) b = build(ARGS("--cap-add", "sys_admin", "--cap-drop", "CAP_CHOWN", "--cap-drop", "kill", "@",
-					"sh"));
+	g_autoptr(built)
+		b = build(ARGS("--cap-add", "sys_admin", "--cap-drop", "CAP_CHOWN", "--cap-drop", "kill", "@", "sh"));
 	g_autoptr(built) none = build(ARGS("--cap-drop", "ALL", "--cap-add", "chown", "@", "sh"));
 	g_autoptr(built) all = build(ARGS("--cap-add", "ALL", "@", "sh"));
 	g_auto(GStrv) bounding = STRV(b, "process", "capabilities", "bounding");
@@ -467,8 +469,8 @@ static void test_mounts(void)
 	g_auto(GStrv) opts = NULL;
 	g_auto(GStrv) shm_opts = NULL;
 	const char *order[9];
-	const char *const want[] = { "/proc", "/dev", "/sys", "/data", "/dev/pts", "/dev/mqueue", "/data/in",
-				     "/dev/shm", "/sys/fs/cgroup" };
+	const char *const want[] = { "/proc",	    "/dev",	"/sys",	    "/data",	     "/dev/pts",
+				     "/dev/mqueue", "/data/in", "/dev/shm", "/sys/fs/cgroup" };
 	yajl_val all;
 
 	v = g_strdup_printf("%s:/data/in:ro", g_get_tmp_dir());
@@ -584,15 +586,17 @@ static void test_seccomp_file(void)
 	g_auto(GStrv) arches = NULL;
 
 	/* JSON written with ' for " to stay readable. */
-	g_autofree char *good_json = g_strdelimit(g_strdup(
-		"{'defaultAction': 'SCMP_ACT_ERRNO',"
-		" 'archMap': [{'architecture': 'SCMP_ARCH_X86_64', 'subArchitectures': ['SCMP_ARCH_X86']}],"
-		" 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},"
-		"  {'names': ['mount'], 'action': 'SCMP_ACT_ALLOW', 'includes': {'caps': ['CAP_SYS_ADMIN']}},"
-		"  {'names': ['nosuchcall'], 'action': 'SCMP_ACT_ALLOW'}]}"), "'", '"');
-	g_autofree char *bad_json = g_strdelimit(g_strdup(
-		"{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},"
-		" {'names': ['write'], 'action': 7}]}"), "'", '"');
+	g_autofree char *good_json = g_strdelimit(
+		g_strdup("{'defaultAction': 'SCMP_ACT_ERRNO',"
+			 " 'archMap': [{'architecture': 'SCMP_ARCH_X86_64', 'subArchitectures': ['SCMP_ARCH_X86']}],"
+			 " 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},"
+			 "  {'names': ['mount'], 'action': 'SCMP_ACT_ALLOW', 'includes': {'caps': ['CAP_SYS_ADMIN']}},"
+			 "  {'names': ['nosuchcall'], 'action': 'SCMP_ACT_ALLOW'}]}"),
+		"'", '"');
+	g_autofree char *bad_json = g_strdelimit(g_strdup("{'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [{'names': "
+							  "['read'], 'action': 'SCMP_ACT_ALLOW'},"
+							  " {'names': ['write'], 'action': 7}]}"),
+						 "'", '"');
 
 	g_assert_true(g_file_set_contents(good, good_json, -1, NULL));
 	g_assert_true(g_file_set_contents(bad, bad_json, -1, NULL));
@@ -614,8 +618,8 @@ static void test_seccomp_file(void)
 
 static void test_network_cgroup_hostname(void)
 {
-	g_autoptr(built) host = build(ARGS("--network", "host", "--hostname", "box", "--cgroup-parent", "/mine", "@",
-					   "sh"));
+	g_autoptr(built)
+		host = build(ARGS("--network", "host", "--hostname", "box", "--cgroup-parent", "/mine", "@", "sh"));
 	g_autoptr(built) slice = build(ARGS("--cgroup-parent", "machine.slice", "@", "sh"));
 	g_autoptr(built) top = build(ARGS("--cgroup-parent", "/", "@", "sh"));
 	g_auto(GStrv) ns = namespaces(host);
@@ -680,7 +684,7 @@ static void test_host_detect(void)
 /* ---- the real thing: run generated specs with runc ---- */
 
 struct runc_env {
-	char *dir;	/* rootfs/, bundle/ and state/ live here */
+	char *dir; /* rootfs/, bundle/ and state/ live here */
 	char *runc;
 };
 
@@ -826,11 +830,15 @@ static void test_runc_seccomp(void)
 
 	if (!runc_setup(&e))
 		return;
-	g_assert_cmpint(runc_run(&e, ARGS("-e", "X=1", "@", "sh", "-c", "grep Seccomp: /proc/self/status; echo $X"),
-				 &out), ==, 0);
+	g_assert_cmpint(
+		runc_run(&e, ARGS("-e", "X=1", "@", "sh", "-c", "grep Seccomp: /proc/self/status; echo $X"), &out), ==,
+		0);
 	g_assert_cmpstr(out, ==, "Seccomp:\t2\n1\n");
-	g_assert_cmpint(runc_run(&e, ARGS("--security-opt", "seccomp=unconfined", "@", "sh", "-c",
-					  "grep Seccomp: /proc/self/status"), &out2), ==, 0);
+	g_assert_cmpint(runc_run(&e,
+				 ARGS("--security-opt", "seccomp=unconfined", "@", "sh", "-c",
+				      "grep Seccomp: /proc/self/status"),
+				 &out2),
+			==, 0);
 	g_assert_cmpstr(out2, ==, "Seccomp:\t0\n");
 	runc_teardown(&e);
 }

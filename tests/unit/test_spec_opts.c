@@ -123,19 +123,14 @@ static void test_size(void)
 		const char *in;
 		gint64 out;
 	} good[] = {
-		{ "512", 512 },
-		{ "0", 0 },
-		{ "1b", 1 },
-		{ "64k", 64 * 1024 },
-		{ "64K", 64 * 1024 },
-		{ "512m", 512LL << 20 },
-		{ "512mb", 512LL << 20 },
-		{ "2g", 2LL << 30 },
-		{ "2GB", 2LL << 30 },
+		{ "512", 512 },		  { "0", 0 },		{ "1b", 1 },
+		{ "64k", 64 * 1024 },	  { "64K", 64 * 1024 }, { "512m", 512LL << 20 },
+		{ "512mb", 512LL << 20 }, { "2g", 2LL << 30 },	{ "2GB", 2LL << 30 },
 		{ "1t", 1LL << 40 },
 	};
-	static const char *const bad[] = { "", "m", "-1", "10x", "1.5g", "12 m", "1kk", "99999999999999999999",
-					   "9000000000g", " 1" };
+	static const char *const bad[] = {
+		"", "m", "-1", "10x", "1.5g", "12 m", "1kk", "99999999999999999999", "9000000000g", " 1"
+	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
 		gint64 v = -1;
@@ -238,12 +233,8 @@ static void test_user_errors(void)
 	static const struct {
 		const char *in, *want;
 	} bad[] = {
-		{ "nobody", "no such user" },
-		{ "user:nogroup", "no such group" },
-		{ "", "expected UID[:GID]" },
-		{ "1000:", "expected UID[:GID]" },
-		{ "4294967295", "no such user" },
-		{ "-1", "no such user" },
+		{ "nobody", "no such user" },	   { "user:nogroup", "no such group" }, { "", "expected UID[:GID]" },
+		{ "1000:", "expected UID[:GID]" }, { "4294967295", "no such user" },	{ "-1", "no such user" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -304,8 +295,9 @@ static void test_user_symlink_stays_in_rootfs(void)
 static void test_ulimit(void)
 {
 	struct spec_rlimit rl;
-	static const char *const bad[] = { "nofile", "bogus=1", "nofile=", "nofile=a", "nofile=1:2:3", "=1",
-					   "nofile=-2" };
+	static const char *const bad[] = {
+		"nofile", "bogus=1", "nofile=", "nofile=a", "nofile=1:2:3", "=1", "nofile=-2"
+	};
 
 	g_assert_cmpint(spec_parse_ulimit("nofile=1024:4096", &rl, NULL), ==, 0);
 	g_assert_cmpint(rl.resource, ==, RLIMIT_NOFILE);
@@ -430,8 +422,10 @@ static void test_identity(void)
 
 	opts_fail(root, ARGS("-w", "relative", "@", "sh"), "absolute");
 	opts_fail(root, ARGS("--hostname", "bad host", "@", "sh"), "--hostname");
-	opts_fail(root, ARGS("--hostname", "0123456789012345678901234567890123456789012345678901234567890123456789",
-			     "@", "sh"), "1-64");
+	opts_fail(
+		root,
+		ARGS("--hostname", "0123456789012345678901234567890123456789012345678901234567890123456789", "@", "sh"),
+		"1-64");
 	opts_fail(root, ARGS("-u", "ghost", "@", "sh"), "--user ghost");
 	rm_rf(root);
 }
@@ -508,9 +502,9 @@ static void test_resources(void)
 	g_autofree char *root = fake_rootfs();
 	struct spec_opts o;
 
-	opts_ok(&o, root, ARGS("-m", "256m", "--pids-limit", "100", "--cpus", "1.5", "--ulimit", "nofile=10:20",
-			       "--ulimit", "nproc=5", "--ulimit", "nofile=30:40", "--oom-score-adj", "-500", "@",
-			       "sh"));
+	opts_ok(&o, root,
+		ARGS("-m", "256m", "--pids-limit", "100", "--cpus", "1.5", "--ulimit", "nofile=10:20", "--ulimit",
+		     "nproc=5", "--ulimit", "nofile=30:40", "--oom-score-adj", "-500", "@", "sh"));
 	g_assert_cmpint(o.memory, ==, 256LL << 20);
 	g_assert_true(o.pids_limit_set);
 	g_assert_cmpint(o.pids_limit, ==, 100);
@@ -554,8 +548,9 @@ static void test_security(void)
 	g_assert_true(o.no_new_privileges);
 	spec_opts_clear(&o);
 
-	opts_ok(&o, root, ARGS("--security-opt", "seccomp:unconfined", "--security-opt", "no-new-privileges:true",
-			       "--security-opt", "no-new-privileges=false", "@", "sh"));
+	opts_ok(&o, root,
+		ARGS("--security-opt", "seccomp:unconfined", "--security-opt", "no-new-privileges:true",
+		     "--security-opt", "no-new-privileges=false", "@", "sh"));
 	g_assert_cmpint(o.seccomp, ==, SPEC_SECCOMP_UNCONFINED);
 	g_assert_false(o.no_new_privileges);
 	spec_opts_clear(&o);
