@@ -159,7 +159,7 @@ void ctr_log_reopen(struct ctr_log *log)
 {
 	g_autoptr(GError) err = NULL;
 
-	if (log->k8s && !k8s_log_reopen(log->k8s, &err))
+	if (log->k8s && k8s_log_reopen(log->k8s, &err) < 0)
 		diag_warn("%s (still writing to the old file)", err->message);
 }
 

@@ -248,20 +248,20 @@ static void maybe_shrink(struct k8s_log *l)
  * file has a unique name until it is renamed into place, so a file planted
  * under a predictable name (the reference's <path>.tmp) never becomes the log.
  */
-static bool truncate_file(struct k8s_log *l, GError **err)
+static int truncate_file(struct k8s_log *l, GError **err)
 {
 	g_autofree char *tmp = NULL;
 	int fd = cm_create_unique(l->path, O_APPEND | O_NONBLOCK, 0640, &tmp, err);
 	if (fd < 0)
-		return false;
+		return -1;
 	if (rename(tmp, l->path) < 0) {
 		cm_set_errno(err, errno, "Failed to rename log file %s", tmp);
 		close(fd);
 		unlink(tmp);
-		return false;
+		return -1;
 	}
 	use_fd(l, fd);
-	return true;
+	return 0;
 }
 
 /*
@@ -269,13 +269,13 @@ static bool truncate_file(struct k8s_log *l, GError **err)
  * The old file is hard-linked to .1 and the fresh one renamed over <path>,
  * so <path> never goes missing for a reader.
  */
-static bool rotate_files(struct k8s_log *l, GError **err)
+static int rotate_files(struct k8s_log *l, GError **err)
 {
 	g_autofree char *fresh = NULL;
 	g_autofree char *first = g_strconcat(l->path, ".1", NULL);
 	_cleanup_close_ int fd = cm_create_unique(l->path, O_APPEND | O_NONBLOCK, 0640, &fresh, err);
 	if (fd < 0)
-		return false;
+		return -1;
 
 	for (int i = l->max_files - 1; i >= 1; i--) {
 		g_autofree char *from = g_strdup_printf("%s.%d", l->path, i);
@@ -283,29 +283,29 @@ static bool rotate_files(struct k8s_log *l, GError **err)
 		if (rename(from, to) < 0 && errno != ENOENT) {
 			cm_set_errno(err, errno, "Failed to rotate log file %s", from);
 			unlink(fresh);
-			return false;
+			return -1;
 		}
 	}
 	if (unlink(first) < 0 && errno != ENOENT) {
 		cm_set_errno(err, errno, "Failed to remove log file %s", first);
 		unlink(fresh);
-		return false;
+		return -1;
 	}
 	if (link(l->path, first) < 0 && errno != ENOENT) {
 		/* no hard links here: accept a moment without <path> */
 		if (rename(l->path, first) < 0 && errno != ENOENT) {
 			cm_set_errno(err, errno, "Failed to rotate log file %s", l->path);
 			unlink(fresh);
-			return false;
+			return -1;
 		}
 	}
 	if (rename(fresh, l->path) < 0) {
 		cm_set_errno(err, errno, "Failed to rename log file %s", fresh);
 		unlink(fresh);
-		return false;
+		return -1;
 	}
 	use_fd(l, TAKE_FD(fd));
-	return true;
+	return 0;
 }
 
 /*
@@ -318,8 +318,8 @@ static void cycle(struct k8s_log *l)
 	g_autoptr(GError) err = NULL;
 
 	out_flush(l);
-	bool ok = l->rotate ? rotate_files(l, &err) : truncate_file(l, &err);
-	if (ok) {
+	int r = l->rotate ? rotate_files(l, &err) : truncate_file(l, &err);
+	if (r == 0) {
 		l->stats.truncations++;
 		return;
 	}
@@ -415,20 +415,20 @@ static size_t format_prefix(struct k8s_log *l, char *out, const struct timespec 
 	return (size_t)(p - out);
 }
 
-static bool path_allowed(const char *path, char *const *dirs, GError **err)
+static int path_allowed(const char *path, char *const *dirs, GError **err)
 {
 	bool any = false;
 
 	for (char *const *d = dirs; d && *d; d++)
 		any = any || **d != '\0';
 	if (!any)
-		return true;
+		return 0;
 
 	g_autofree char *parent = g_path_get_dirname(path);
 	g_autofree char *real_parent = realpath(parent, NULL);
 	if (real_parent == NULL) {
 		cm_set_errno(err, errno, "Failed to resolve log directory %s", parent);
-		return false;
+		return -1;
 	}
 	for (char *const *d = dirs; *d; d++) {
 		if (**d == '\0')
@@ -439,10 +439,10 @@ static bool path_allowed(const char *path, char *const *dirs, GError **err)
 		size_t n = strlen(real_dir);
 		if (strncmp(real_parent, real_dir, n) == 0 &&
 		    (real_parent[n] == '\0' || real_parent[n] == '/' || (n == 1 && real_dir[0] == '/')))
-			return true;
+			return 0;
 	}
 	cm_set_error(err, EPERM, "Log file %s is not under any --log-allowlist-dir, refusing --log-rotate", path);
-	return false;
+	return -1;
 }
 
 struct k8s_log *k8s_log_open(const struct k8s_log_config *cfg, GError **err)
@@ -451,7 +451,7 @@ struct k8s_log *k8s_log_open(const struct k8s_log_config *cfg, GError **err)
 		cm_set_error(err, EINVAL, "k8s-file requires a filename");
 		return NULL;
 	}
-	if (cfg->rotate && !path_allowed(cfg->path, cfg->allowlist_dirs, err))
+	if (cfg->rotate && path_allowed(cfg->path, cfg->allowlist_dirs, err) < 0)
 		return NULL;
 	int fd = open_target(cfg->path, err);
 	if (fd < 0)
@@ -492,14 +492,14 @@ void k8s_log_write_at(struct k8s_log *l, enum stdpipe pipe, const char *buf, siz
 	maybe_shrink(l);
 }
 
-bool k8s_log_reopen(struct k8s_log *l, GError **err)
+int k8s_log_reopen(struct k8s_log *l, GError **err)
 {
 	out_flush(l);
 	if (!l->no_sync && l->regular && l->unsynced && fsync(l->fd) < 0)
 		diag_warn("Failed to sync log file %s on reopen: %s", l->path, g_strerror(errno));
 	int fd = open_target(l->path, err);
 	if (fd < 0)
-		return false;
+		return -1;
 	if (l->out_off > 0) {
 		/* the old target has the head of this record; its tail would be garbage in the new one */
 		const char *nl = memchr(l->out + l->out_off, '\n', l->out_len - l->out_off);
@@ -509,7 +509,7 @@ bool k8s_log_reopen(struct k8s_log *l, GError **err)
 	}
 	use_fd(l, fd);
 	out_flush(l);
-	return true;
+	return 0;
 }
 
 void k8s_log_get_stats(const struct k8s_log *l, struct k8s_log_stats *out)

@@ -47,7 +47,7 @@ void k8s_log_write_at(struct k8s_log *log, enum stdpipe pipe, const char *buf, s
  * The file was renamed away (kubelet rotation): sync unless no_sync and
  * open the path again. On failure the old file stays in use.
  */
-bool k8s_log_reopen(struct k8s_log *log, GError **err);
+int k8s_log_reopen(struct k8s_log *log, GError **err);
 
 void k8s_log_get_stats(const struct k8s_log *log, struct k8s_log_stats *out);
 

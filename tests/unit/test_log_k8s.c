@@ -576,7 +576,7 @@ static void test_reopen_after_rename(void)
 	put(l, STDPIPE_STDOUT, "a\npar");
 	g_assert_cmpint(g_rename(path, old), ==, 0);
 	put(l, STDPIPE_STDOUT, "t");
-	g_assert_true(k8s_log_reopen(l, &err));
+	g_assert_cmpint(k8s_log_reopen(l, &err), ==, 0);
 	g_assert_no_error(err);
 	put(l, STDPIPE_STDOUT, "ial\nb\n");
 	k8s_log_close(l);
@@ -585,7 +585,7 @@ static void test_reopen_after_rename(void)
 
 	/* reopen of a file still in place appends, and counts what is there */
 	l = k8s_log_open(&cfg, NULL);
-	g_assert_true(k8s_log_reopen(l, NULL));
+	g_assert_cmpint(k8s_log_reopen(l, NULL), ==, 0);
 	for (int i = 0; i < 20; i++)
 		put(l, STDPIPE_STDOUT, "0123456789012345678901234567890123456789012345678901234\n");
 	k8s_log_close(l);
@@ -602,7 +602,7 @@ static void test_reopen_after_rename(void)
 	g_autofree char *moved = g_build_filename(dir, "moved.log", NULL);
 	g_assert_cmpint(g_rename(subpath, moved), ==, 0);
 	g_assert_cmpint(g_rmdir(sub), ==, 0);
-	g_assert_false(k8s_log_reopen(l, &err));
+	g_assert_cmpint(k8s_log_reopen(l, &err), ==, -1);
 	g_assert_nonnull(strstr(err->message, "Failed to open log file"));
 	put(l, STDPIPE_STDOUT, "kept\n");
 	k8s_log_close(l);
@@ -741,7 +741,7 @@ static void test_full_device(void)
 	g_assert_nonnull(l);
 	put(l, STDPIPE_STDOUT, "one\ntwo\n");
 	put(l, STDPIPE_STDOUT, "three");
-	g_assert_true(k8s_log_reopen(l, NULL));
+	g_assert_cmpint(k8s_log_reopen(l, NULL), ==, 0);
 	struct k8s_log_stats st;
 	k8s_log_get_stats(l, &st);
 	g_assert_cmpuint(st.dropped_records, ==, 3);
