@@ -79,7 +79,7 @@ static int write_record(const char *dir, const char *id, const char *name, char 
 	g_autofree char *path = g_build_filename(dir, "image.json", NULL);
 	g_autofree char *text = NULL;
 	yajl_gen g = yajl_gen_alloc(NULL);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	yajl_gen_map_open(g);
 	json_kv_str(g, "Id", id);
@@ -90,7 +90,6 @@ static int write_record(const char *dir, const char *id, const char *name, char 
 	text = json_finish(g);
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
 		cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
 		return -1;
 	}
 	return 0;
@@ -149,7 +148,7 @@ static int create_locked(const char *storage, const char *id, const char *name, 
 	g_autofree char *src = g_build_filename(storage, "images", id, "config.json", NULL);
 	g_autofree char *dst = g_build_filename(dir, "config.json", NULL);
 	g_autofree char *text = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!c)
 		return -1;
@@ -162,7 +161,6 @@ static int create_locked(const char *storage, const char *id, const char *name, 
 	if (!g_file_get_contents(src, &text, NULL, &local) ||
 	    !g_file_set_contents_full(dst, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
 		cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
 		return -1;
 	}
 	if (make_dirs(dir, err) < 0 || write_record(dir, id, name, c->diff_ids, err) < 0)

@@ -151,11 +151,10 @@ static gint64 layers_size(const char *storage, const char *work, char **diff_ids
 static int write_file(const char *dir, const char *name, const char *text, GError **err)
 {
 	g_autofree char *path = g_build_filename(dir, name, NULL);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
 		cm_set_error(err, EIO, "%s", local->message);
-		g_error_free(local);
 		return -1;
 	}
 	return 0;
@@ -358,10 +357,10 @@ char *image_store_resolve(const char *storage, const char *ref, GError **err)
 			return id;
 	}
 	if (hex_prefix(r)) {
-		GError *local = NULL;
+		g_autoptr(GError) local = NULL;
 		if ((id = id_by_prefix(storage, r, &local)) || local) {
 			if (local)
-				g_propagate_error(err, local);
+				g_propagate_error(err, g_steal_pointer(&local));
 			return id;
 		}
 	}
@@ -373,18 +372,16 @@ static GPtrArray *dir_names(const char *dir, GError **err)
 {
 	g_autoptr(GDir) d = NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 	const char *name;
 
 	d = g_dir_open(dir, 0, &local);
 	if (!d) {
 		if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 			cm_set_error(err, EIO, "%s", local->message);
-			g_error_free(local);
 			g_ptr_array_unref(out);
 			return NULL;
 		}
-		g_error_free(local);
 		return out;
 	}
 	while ((name = g_dir_read_name(d)))
@@ -429,11 +426,10 @@ struct image_config *image_store_config(const char *storage, const char *id, GEr
 {
 	g_autofree char *path = g_build_filename(storage, "images", id, "config.json", NULL);
 	g_autofree char *text = NULL;
-	GError *local = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!g_file_get_contents(path, &text, NULL, &local)) {
 		cm_set_error(err, EIO, "image %s: %s", id, local->message);
-		g_error_free(local);
 		return NULL;
 	}
 	return image_config_parse(text, path, err);
