@@ -37,6 +37,11 @@ def find_runc():
     return shutil.which("runc")
 
 
+def need_runc(opts):
+    """For testlib.suite_main: every case fails without runc."""
+    return None if find_runc() else ("FAIL", "runc not found")
+
+
 DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
                 "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
                 "CAP_MKNOD", "CAP_AUDIT_WRITE"]

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared machinery of the integration and podman suites (standard library only).
+"""Shared machinery of the test suites (standard library only).
 
 - Reaper: makes this process a child subreaper (PID 1 here does not reap) and
   reaps every child in one thread, keeping the statuses for whoever asks.
@@ -9,8 +9,11 @@
 - A tiny test registry and a parallel runner printing TAP, as GLib's unit tests do, for
   run.py to collect: `ok N - name [label]`, `ok N - name [label] # SKIP why`, and
   `# reason` followed by `not ok N - name [label]`. The plan `1..N` comes first.
+- suite_main(): the command line, checks, set-up and clean-up every suite's entry point shares.
 """
 
+import argparse
+import contextlib
 import ctypes
 import fcntl
 import fnmatch
@@ -533,11 +536,10 @@ def report_all(kind, registry, suite, label, pattern, reason, printer=None):
         printer.result(kind, full, reason)
 
 
-
 def monitor_preflight(suite, opts, reg, printer):
-    """What every suite checks first: the monitor binary (opts.monitor) and root.
+    """What every suite checks first: the monitor binary (opts.monitor, a path or a name on PATH) and root.
     Returns the monitor's path, or None after reporting every case as FAIL/SKIP."""
-    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else opts.monitor
+    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else shutil.which(opts.monitor) or opts.monitor
     if not (os.path.isfile(monitor) and os.access(monitor, os.X_OK)):
         report_all("FAIL", reg, suite, opts.label, opts.pattern,
                    "monitor binary %s not found or not executable" % opts.monitor, printer)
@@ -546,3 +548,64 @@ def monitor_preflight(suite, opts, reg, printer):
         report_all("SKIP", reg, suite, opts.label, opts.pattern, "needs root", printer)
         return None
     return monitor
+
+
+def suite_main(suite, setup, directory=None, registry=None, jobs=3, needs=(), extra_args=(), tmp_prefix=None):
+    """The entry point of every suite, for tests/run.py:
+
+        SCRIPT --monitor PATH --label LABEL [--reference] [--build build] [-k PATTERN] [--jobs N] [EXTRA...]
+
+    Runs every case of the test_*.py in directory (or of registry) against one monitor and prints
+    TAP; returns the exit status (0 unless the suite itself broke). When the monitor is missing, we
+    are not root, or one of needs (each fn(opts) -> None, or ("FAIL"|"SKIP", reason)) says so,
+    every case is reported that way instead. extra_args: (flag, argparse keywords) pairs.
+    setup(opts, monitor, rootfs, base, stack) is called once and returns make_ctx(test), a context
+    manager giving the test's ctx; base is a fresh /tmp/<tmp_prefix>* directory (None without
+    tmp_prefix), removed at the end; stack an ExitStack for the suite's own clean-up, run after
+    leftover children are drained. What setup raises fails every case."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--monitor", required=True)
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--reference", action="store_true", help="this monitor is the reference (improvements may fail)")
+    ap.add_argument("--build", default="build")
+    ap.add_argument("-k", dest="pattern")
+    ap.add_argument("--jobs", type=int, default=jobs)
+    for flag, kw in extra_args:
+        ap.add_argument(flag, **kw)
+    opts = ap.parse_args()
+
+    seal_inherited_fds()
+    reg = registry or discover(directory)
+    printer = Printer()
+
+    def all_cases(kind, reason):
+        report_all(kind, reg, suite, opts.label, opts.pattern, reason, printer)
+        return 0
+
+    monitor = monitor_preflight(suite, opts, reg, printer)
+    if monitor is None:
+        return 0
+    for need in needs:
+        unmet = need(opts)
+        if unmet:
+            return all_cases(*unmet)
+    reaper()
+    try:
+        rootfs = prepare_rootfs(opts.build)
+    except Exception as e:  # noqa: B902
+        return all_cases("FAIL", "rootfs: %s" % e)
+    with contextlib.ExitStack() as stack:
+        base = None
+        if tmp_prefix:
+            base = tempfile.mkdtemp(prefix=tmp_prefix, dir="/tmp")
+            stack.callback(shutil.rmtree, base, ignore_errors=True)
+        try:
+            make_ctx = setup(opts, monitor, rootfs, base, stack)
+        except Exception as e:  # noqa: B902
+            return all_cases("FAIL", "setup: %s" % e)
+        try:
+            run_suite(reg, suite, opts.label, make_ctx, pattern=opts.pattern, jobs=opts.jobs, printer=printer,
+                      is_reference=opts.reference)
+        finally:
+            drain_children()
+    return 0

@@ -12,7 +12,6 @@ has its own --root and --storage under one /tmp/cwi-* directory; containers are 
 Output as test_wrapper.py's.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -31,11 +30,11 @@ sys.path.insert(0, HERE)
 import ociimage  # noqa: E402
 import testlib  # noqa: E402
 from ociimage import Image, config, tar_entries  # noqa: E402
+import test_wrapper as tw  # noqa: E402
 from test_wrapper import Ctx  # noqa: E402
 from testlib import TestSkip, check, check_eq  # noqa: E402
 
 reg = testlib.Registry()
-SUITE = "wrapper"
 _base_layer = {}
 _base_lock = threading.Lock()
 
@@ -76,6 +75,11 @@ def mounts_under(path):
         return [ln.split()[4] for ln in f if ln.split()[4].startswith(path + "/")]
 
 
+def unmount_under(path):
+    for m in sorted(mounts_under(path), reverse=True):
+        subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+
+
 def store_snapshot(storage):
     """Every path in the store with its type and size: what a failed import must not change."""
     out = []
@@ -97,13 +101,8 @@ def ctx_for(base, wrapper, monitor, rootfs, name):
     try:
         yield ctx
     finally:
-        try:
-            for c in json.loads(testlib.run(ctx.argv("ps", "-a", "--format", "json"), timeout=30).out or "[]"):
-                testlib.run(ctx.argv("rm", "-f", c["Id"]), timeout=60)
-        except (ValueError, testlib.TestFailure):
-            pass
-        for m in sorted(mounts_under(top), reverse=True):
-            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+        ctx.remove_all()
+        unmount_under(top)
         shutil.rmtree(top, ignore_errors=True)
 
 
@@ -373,43 +372,11 @@ def test_image_bad_refs(ctx):
     check(res.returncode == 125 and "no image nothing" in res.err, "rm unknown %r" % res)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wrapper", required=True)
-    ap.add_argument("--monitor", required=True)
-    ap.add_argument("--label", required=True)
-    ap.add_argument("--build", default="build")
-    ap.add_argument("-k", dest="pattern")
-    ap.add_argument("--jobs", type=int, default=3)
-    opts = ap.parse_args()
-
-    testlib.seal_inherited_fds()
-    printer = testlib.Printer()
+def setup(opts, monitor, rootfs, base, stack):
+    stack.callback(unmount_under, base)
     wrapper = os.path.abspath(opts.wrapper)
-    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else shutil.which(opts.monitor) or opts.monitor
-    if os.geteuid() != 0:
-        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "needs root", printer)
-        return 0
-    if not shutil.which("runc"):
-        testlib.report_all("SKIP", reg, SUITE, opts.label, opts.pattern, "runc not installed", printer)
-        return 0
-    testlib.reaper()
-    try:
-        rootfs = testlib.prepare_rootfs(opts.build)
-    except Exception as e:  # noqa: B902
-        testlib.report_all("FAIL", reg, SUITE, opts.label, opts.pattern, "rootfs: %s" % e, printer)
-        return 0
-    base = tempfile.mkdtemp(prefix="cwi-", dir="/tmp")
-    try:
-        testlib.run_suite(reg, SUITE, opts.label, lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name),
-                          pattern=opts.pattern, jobs=opts.jobs, printer=printer)
-    finally:
-        testlib.drain_children()
-        for m in sorted(mounts_under(base), reverse=True):
-            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
-        shutil.rmtree(base, ignore_errors=True)
-    return 0
+    return lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tw.main(reg, setup, "cwi-"))

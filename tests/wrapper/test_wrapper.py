@@ -12,7 +12,6 @@ at the end; containers left running are removed with `rm -f`, and this process i
 that reaps the daemonized monitors.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -76,6 +75,14 @@ class Ctx:
     def ps(self, *args):
         return json.loads(self.ok("ps", "--format", "json", *args).out)
 
+    def remove_all(self):
+        """At a test's end: `rm -f` every container it left, as far as ps still answers."""
+        try:
+            for c in json.loads(testlib.run(self.argv("ps", "-a", "--format", "json"), timeout=30).out or "[]"):
+                testlib.run(self.argv("rm", "-f", c["Id"]), timeout=60)
+        except (ValueError, TestFailure):
+            pass
+
 
 @contextlib.contextmanager
 def ctx_for(base, wrapper, monitor, rootfs, name):
@@ -84,11 +91,7 @@ def ctx_for(base, wrapper, monitor, rootfs, name):
     try:
         yield ctx
     finally:
-        try:
-            for c in json.loads(testlib.run(ctx.argv("ps", "-a", "--format", "json"), timeout=30).out or "[]"):
-                testlib.run(ctx.argv("rm", "-f", c["Id"]), timeout=60)
-        except (ValueError, TestFailure):
-            pass
+        ctx.remove_all()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -586,47 +589,29 @@ def test_detached_run_leaves_no_caller_fd(ctx):
 
 # ------------------------------------------------------------------ entry point
 
-def main(registry=None):
-    """Also the entry point of test_lifecycle.py, with its own registry."""
-    registry = registry or reg
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wrapper", required=True)
-    ap.add_argument("--monitor", required=True)
-    ap.add_argument("--label", required=True)
-    ap.add_argument("--build", default="build")
-    ap.add_argument("-k", dest="pattern")
-    ap.add_argument("--jobs", type=int, default=3)
-    opts = ap.parse_args()
-
-    testlib.seal_inherited_fds()
-    printer = testlib.Printer()
+def setup(opts, monitor, rootfs, base, stack):
     wrapper = os.path.abspath(opts.wrapper)
-    monitor = os.path.abspath(opts.monitor) if "/" in opts.monitor else shutil.which(opts.monitor) or opts.monitor
-    for what, path in (("wrapper", wrapper), ("monitor", monitor)):
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            testlib.report_all("FAIL", registry, SUITE, opts.label, opts.pattern,
-                               "%s binary %s not found or not executable" % (what, path), printer)
-            return 0
-    if os.geteuid() != 0:
-        testlib.report_all("SKIP", registry, SUITE, opts.label, opts.pattern, "needs root", printer)
-        return 0
-    if not shutil.which("runc"):
-        testlib.report_all("SKIP", registry, SUITE, opts.label, opts.pattern, "runc not installed", printer)
-        return 0
-    testlib.reaper()
-    try:
-        rootfs = testlib.prepare_rootfs(opts.build)
-    except Exception as e:  # noqa: B902
-        testlib.report_all("FAIL", registry, SUITE, opts.label, opts.pattern, "rootfs: %s" % e, printer)
-        return 0
-    base = tempfile.mkdtemp(prefix="cwt-", dir="/tmp")
-    try:
-        testlib.run_suite(registry, SUITE, opts.label, lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name),
-                          pattern=opts.pattern, jobs=opts.jobs, printer=printer)
-    finally:
-        testlib.drain_children()
-        shutil.rmtree(base, ignore_errors=True)
-    return 0
+    return lambda tc: ctx_for(base, wrapper, monitor, rootfs, tc.name)
+
+
+def need_wrapper(opts):
+    path = os.path.abspath(opts.wrapper)
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return None
+    return ("FAIL", "wrapper binary %s not found or not executable" % path)
+
+
+def need_runc(opts):
+    return None if shutil.which("runc") else ("SKIP", "runc not installed")
+
+
+WRAPPER_ARG = ("--wrapper", {"required": True})
+
+
+def main(registry=None, suite_setup=setup, tmp_prefix="cwt-"):
+    """Also the entry point of test_lifecycle.py and test_images.py, with their registries."""
+    return testlib.suite_main(SUITE, suite_setup, registry=registry or reg, needs=[need_wrapper, need_runc],
+                              extra_args=[WRAPPER_ARG], tmp_prefix=tmp_prefix)
 
 
 if __name__ == "__main__":
