@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import testlib  # noqa: E402
@@ -358,7 +359,6 @@ def attach_connect(dirpath, name="attach", timeout=5):
 def recv_packets(sock, until=None, timeout=10):
     """Read SEQPACKET messages until until(packets) is true, EOF, or timeout.
     Returns (packets, eof)."""
-    import time
     pkts = []
     deadline = time.monotonic() + timeout
     while not (until and until(pkts)):
@@ -376,6 +376,45 @@ def recv_packets(sock, until=None, timeout=10):
             return pkts, True
         pkts.append(data)
     return pkts, False
+
+
+def started(ctx, args, extra=(), terminal=False, config_mutate=None, **kw):
+    """Create the container (the monitor with extra args and kw for Bundle.start); no runc start yet."""
+    def mut(cfg):
+        cfg["process"]["terminal"] = terminal
+        if config_mutate:
+            config_mutate(cfg)
+    b = ctx.bundle(args, config_mutate=mut)
+    m = b.start(extra=list(extra), **kw)
+    m.create()
+    return b, m
+
+
+def attach_read(b, m, delay=0, batch=None, pause=0, read_timeout=10, deadline=None):
+    """An attach client around the container's start, as podman has one: connect to bundle b's
+    attach socket, `runc start` through monitor m, wait delay s, then read until EOF. Without batch,
+    reads for up to read_timeout s; with batch, as a slow reader: batch packets at a time (each
+    read_timeout s at most), pausing pause s after each. Reading stops after deadline s (default
+    read_timeout). Returns (packets, eof)."""
+    c = attach_connect(b.path)
+    try:
+        m.runc_start()
+        time.sleep(delay)
+        end = time.monotonic() + (deadline or read_timeout)
+        until = (lambda p: len(p) >= batch) if batch else None
+        pkts, eof = [], False
+        while not eof and time.monotonic() < end:
+            got, eof = recv_packets(c, until=until, timeout=read_timeout)
+            pkts += got
+            time.sleep(pause)
+        return pkts, eof
+    finally:
+        c.close()
+
+
+def payload_bytes(pkts):
+    """Payload bytes of attach packets (each less its stream id byte)."""
+    return sum(len(p) - 1 for p in pkts)
 
 
 def ctl_write(bundle_dir, text, name="ctl"):

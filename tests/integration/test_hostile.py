@@ -16,10 +16,9 @@ import contextlib
 import os
 import select
 import signal
-import socket
 import time
 
-from harness import attach_connect, recv_packets
+from harness import attach_connect, attach_read, payload_bytes, started
 from test_lifecycle import _bundle_dir, _host_dgram, _in_dir, _memory_limit, _wait_exit_file_fast
 from testlib import Registry, TestFailure, check, check_eq, pid_alive, read_file, run, wait_for
 
@@ -27,18 +26,6 @@ reg = Registry()
 test = reg.test
 
 MIB = 1024 * 1024
-
-
-def started(ctx, args, extra=(), terminal=False, config_mutate=None, **kw):
-    """Create the container (monitor with extra args); no runc start yet."""
-    def mut(cfg):
-        cfg["process"]["terminal"] = terminal
-        if config_mutate:
-            config_mutate(cfg)
-    b = ctx.bundle(args, config_mutate=mut)
-    m = b.start(extra=list(extra), **kw)
-    m.create()
-    return b, m
 
 
 def vm_rss(pid):
@@ -191,18 +178,8 @@ def test_hostile_timeout_ends_with_container(ctx):
     output for several seconds is not reported as timed out when --timeout passes during that flush."""
     n = 3 * MIB // 2
     b, m = started(ctx, ["sh", "-c", "sleep 0.5; head -c %d /dev/zero; exit 0" % n], extra=["--timeout", "2"])
-    c = attach_connect(b.path)
-    total, eof = 0, False
-    try:
-        m.runc_start()
-        deadline = time.monotonic() + 20
-        while not eof and time.monotonic() < deadline:
-            pkts, eof = recv_packets(c, until=lambda p: len(p) >= 6, timeout=2)
-            total += sum(len(p) - 1 for p in pkts)
-            time.sleep(0.1)
-    finally:
-        c.close()
-    check_eq(total, n, "bytes delivered to the slow client")
+    pkts, _ = attach_read(b, m, batch=6, pause=0.1, read_timeout=2, deadline=20)
+    check_eq(payload_bytes(pkts), n, "bytes delivered to the slow client")
     check_eq(m.wait_exit_file(), b"0", "exit file of a container that exited 0 before its timeout")
     check_eq(m.wait_monitor(), 0, "monitor exit status (the container's)")
 

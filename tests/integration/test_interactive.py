@@ -11,7 +11,7 @@ import select
 import socket
 import time
 
-from harness import attach_connect, ctl_write, make_config, recv_packets
+from harness import attach_connect, attach_read, ctl_write, make_config, payload_bytes, recv_packets, started
 from testlib import Registry, check, check_eq, pid_alive, read_file, wait_for
 
 reg = Registry()
@@ -30,27 +30,12 @@ def check_ids(pkts, allowed):
     check(not bad, "packets with unexpected stream ids %r (allowed %r)" % (bad, allowed))
 
 
-def started(ctx, args, extra=(), terminal=False):
-    """Create the container (the monitor with extra args), no runc start yet."""
-    def mut(cfg):
-        cfg["process"]["terminal"] = terminal
-    b = ctx.bundle(args, config_mutate=mut)
-    m = b.start(extra=list(extra))
-    m.create()
-    return b, m
-
-
 # ------------------------------------------------------------------ attach output framing
 
 @test()
 def test_attach_framing_stdout_stderr(ctx):
     b, m = started(ctx, ["sh", "-c", "sleep 1; echo out; sleep 0.2; echo err >&2; sleep 0.2; exit 4"])
-    c = attach_connect(b.path)
-    try:
-        m.runc_start()
-        pkts, eof = recv_packets(c, timeout=10)
-    finally:
-        c.close()
+    pkts, eof = attach_read(b, m)
     check(eof, "attach socket not closed after the container exited; got %r" % pkts)
     check_eq(pkts, [b"\x02out\n", b"\x03err\n"], "attach packets")
     check_eq(m.wait_exit_file(), b"4", "exit file")
@@ -60,12 +45,7 @@ def test_attach_framing_stdout_stderr(ctx):
 def test_attach_large_write_split(ctx):
     # 20000 bytes in one write(): packets of at most 8193 bytes (1 id byte + 8192).
     b, m = started(ctx, ["sh", "-c", "sleep 1; yes abcdefghijklmnopqrstuvwxyz | head -c 20000"])
-    c = attach_connect(b.path)
-    try:
-        m.runc_start()
-        pkts, eof = recv_packets(c, timeout=10)
-    finally:
-        c.close()
+    pkts, eof = attach_read(b, m)
     check(eof, "no EOF on the attach socket after exit")
     check_ids(pkts, (2,))
     sizes = [len(p) for p in pkts]
@@ -81,12 +61,7 @@ def test_attach_large_write_split(ctx):
 def test_attach_quick_exit(ctx):
     # Output written right before the container exits still reaches a connected client.
     b, m = started(ctx, ["sh", "-c", "echo quick; echo quick-err >&2"])
-    c = attach_connect(b.path)
-    try:
-        m.runc_start()
-        pkts, eof = recv_packets(c, timeout=10)
-    finally:
-        c.close()
+    pkts, eof = attach_read(b, m)
     check_eq(sorted(pkts), [b"\x02quick\n", b"\x03quick-err\n"], "attach packets")
     check(eof, "no EOF after exit")
     check_eq(m.wait_exit_file(), b"0", "exit file")
@@ -98,13 +73,7 @@ def test_attach_output_complete_at_exit(ctx):
     # busy podman may): it gets every byte, in order, before EOF. Nothing queued may be dropped.
     n = 1024 * 1024
     b, m = started(ctx, ["sh", "-c", "sleep 0.5; yes 0123456789abcdefghijklmnopqrstu | head -c %d" % n])
-    c = attach_connect(b.path)
-    try:
-        m.runc_start()
-        time.sleep(1.5)
-        pkts, eof = recv_packets(c, timeout=15)
-    finally:
-        c.close()
+    pkts, eof = attach_read(b, m, delay=1.5, read_timeout=15)
     check_ids(pkts, (2,))
     got = payload(pkts)
     want = (b"0123456789abcdefghijklmnopqrstu\n" * (n // 32 + 1))[:n]
@@ -369,18 +338,8 @@ def test_slow_reader_gets_everything(ctx):
     # slow consumer) must still get every byte: 8 MiB, read with a pause after each ~1 MiB.
     n = 8 * 1024 * 1024
     b, m = started(ctx, ["sh", "-c", 'sleep 0.5; yes "$(head -c 511 /dev/zero | tr "\\0" y)" | head -c %d' % n])
-    c = attach_connect(b.path)
-    total, eof = 0, False
-    try:
-        m.runc_start()
-        deadline = time.monotonic() + 20
-        while not eof and time.monotonic() < deadline:
-            pkts, eof = recv_packets(c, until=lambda p: len(p) >= 128, timeout=5)
-            total += sum(len(p) - 1 for p in pkts)
-            time.sleep(0.25)
-    finally:
-        c.close()
-    check_eq((total, eof), (n, True), "(bytes, EOF) at a slow but steady reader")
+    pkts, eof = attach_read(b, m, batch=128, pause=0.25, read_timeout=5, deadline=20)
+    check_eq((payload_bytes(pkts), eof), (n, True), "(bytes, EOF) at a slow but steady reader")
     check_eq(m.wait_exit_file(), b"0", "exit file")
 
 
@@ -391,18 +350,8 @@ def test_late_starting_reader_gets_everything(ctx):
     # 8 MiB burst began: such a client gets back-pressure, not the disconnection a stuck one gets.
     n = 8 * 1024 * 1024
     b, m = started(ctx, ["sh", "-c", 'sleep 0.5; yes "$(head -c 511 /dev/zero | tr "\\0" y)" | head -c %d' % n])
-    c = attach_connect(b.path)
-    total, eof = 0, False
-    try:
-        m.runc_start()
-        time.sleep(1.1)
-        deadline = time.monotonic() + 20
-        while not eof and time.monotonic() < deadline:
-            pkts, eof = recv_packets(c, timeout=5)
-            total += sum(len(p) - 1 for p in pkts)
-    finally:
-        c.close()
-    check_eq((total, eof), (n, True), "(bytes, EOF) at a reader that started late")
+    pkts, eof = attach_read(b, m, delay=1.1, read_timeout=5, deadline=20)
+    check_eq((payload_bytes(pkts), eof), (n, True), "(bytes, EOF) at a reader that started late")
     check_eq(m.wait_exit_file(), b"0", "exit file")
 
 
