@@ -10,24 +10,19 @@
 
 static int set_paused(struct wrap_ctx *ctx, const char *ref, bool pause, GError **err)
 {
-	g_autofree char *id = state_resolve(ctx->root, ref, err);
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	_cleanup_close_ int lock = -1;
-	g_autoptr(ctr_state) st = NULL;
 	enum ctr_status s;
+	g_autoptr(ctr_state) st = state_load_live(ctx->root, ref, NULL, &lock, &s, err);
 
-	if (!id || (lock = state_lock_ctr(ctx->root, id, err)) < 0 || !(st = state_load(ctx->root, id, err)))
+	if (!st)
 		return -1;
-	s = state_status(ctx->root, st, NULL);
 	if (pause && s == CTR_PAUSED)
 		return cm_set_error(err, EINVAL, "container %s is already paused (ctr-wrap unpause %s thaws it)", ref,
 				    ref);
 	if (!pause && s == CTR_RUNNING)
 		return cm_set_error(err, EINVAL, "container %s is running, not paused (ctr-wrap pause %s freezes it)",
 				    ref, ref);
-	if (s != CTR_RUNNING && s != CTR_PAUSED)
-		return cm_set_error(err, EINVAL, "container %s is %s, not running (start it with ctr-wrap start %s)",
-				    ref, ctr_status_name(s), ref);
 	const char *args[] = { pause ? "pause" : "resume", st->id, NULL };
 	if (oci_runtime_call(st->runtime, rt_root, args, NULL, err) < 0)
 		return -1;

@@ -126,21 +126,14 @@ static int rewrite_config(const struct ctr_state *st, const struct spec_opts *o,
 
 static int update_one(struct wrap_ctx *ctx, const char *ref, const struct spec_opts *o, GError **err)
 {
-	g_autofree char *id = state_resolve(ctx->root, ref, err);
 	g_autofree char *rt_root = state_runtime_root(ctx->root);
 	g_autofree char *mem = NULL, *quota = NULL, *period = NULL, *pids = NULL;
 	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	_cleanup_close_ int lock = -1;
-	g_autoptr(ctr_state) st = NULL;
-	enum ctr_status s;
+	g_autoptr(ctr_state) st = state_load_live(ctx->root, ref, "update it", &lock, NULL, err);
 
-	if (!id || (lock = state_lock_ctr(ctx->root, id, err)) < 0 || !(st = state_load(ctx->root, id, err)))
+	if (!st)
 		return -1;
-	s = state_status(ctx->root, st, NULL);
-	if (s != CTR_RUNNING && s != CTR_PAUSED)
-		return cm_set_error(err, EINVAL,
-				    "container %s is %s, not running (start it with ctr-wrap start %s, then update it)",
-				    ref, ctr_status_name(s), ref);
 	g_ptr_array_add(args, (char *)"update");
 	if (o->raw.memory) {
 		mem = g_strdup_printf("%" G_GINT64_FORMAT, o->memory);

@@ -631,3 +631,25 @@ const char *ctr_status_name(enum ctr_status s)
 	}
 	return "unknown";
 }
+
+struct ctr_state *state_load_live(const char *root, const char *ref, const char *then, int *lock,
+				  enum ctr_status *status, GError **err)
+{
+	g_autofree char *id = state_resolve(root, ref, err);
+	_cleanup_close_ int fd = -1;
+	g_autoptr(ctr_state) st = NULL;
+	enum ctr_status s;
+
+	if (!id || (fd = state_lock_ctr(root, id, err)) < 0 || !(st = state_load(root, id, err)))
+		return NULL;
+	s = state_status(root, st, NULL);
+	if (s != CTR_RUNNING && s != CTR_PAUSED) {
+		cm_set_error(err, EINVAL, "container %s is %s, not running (start it with ctr-wrap start %s%s%s)", ref,
+			     ctr_status_name(s), ref, then ? ", then " : "", then ? then : "");
+		return NULL;
+	}
+	if (status)
+		*status = s;
+	*lock = TAKE_FD(fd);
+	return g_steal_pointer(&st);
+}

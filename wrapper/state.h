@@ -133,3 +133,13 @@ int state_write_exit(const char *root, const char *id, int code, GError **err);
 
 /* Remove a directory tree (no error if absent). */
 int state_rm_rf(const char *path, GError **err);
+
+/*
+ * What a command on one running container does first: resolve ref, take the container's lock
+ * (*lock, for the caller to close) and load its state, running or paused (*status, if not NULL,
+ * says which).
+ * Any other status fails with EINVAL: "container REF is STATUS, not running (start it with
+ * ctr-wrap start REF[, then THEN])".
+ */
+struct ctr_state *state_load_live(const char *root, const char *ref, const char *then, int *lock,
+				  enum ctr_status *status, GError **err);

@@ -252,6 +252,53 @@ static void test_status(void)
 	g_assert_cmpint(state_rm_rf(root, NULL), ==, 0);
 }
 
+static void test_load_live(void)
+{
+	g_autofree char *root = make_root();
+	g_autoptr(ctr_state) a = new_state(root, ID_A, "live", "t");
+	g_autoptr(GError) err = NULL;
+	g_autofree char *lockpath = g_build_filename(root, ID_A, "lock", NULL);
+	enum ctr_status s = CTR_UNKNOWN;
+	int lock = -1, other;
+
+	/* Monitor pid 0: created, not running. */
+	a->monitor_pid = 0;
+	g_assert_cmpint(state_create(root, a, NULL), ==, 0);
+	g_assert_null(state_load_live(root, "live", "update it", &lock, &s, &err));
+	g_assert_error(err, CM_ERRNO_ERROR, EINVAL);
+	g_assert_cmpstr(err->message, ==,
+			"container live is created, not running (start it with ctr-wrap start live, then update it)");
+	g_assert_cmpint(lock, ==, -1);
+	g_clear_error(&err);
+	g_assert_null(state_load_live(root, "nothing", NULL, &lock, &s, &err));
+	g_assert_error(err, CM_ERRNO_ERROR, ENOENT);
+	g_clear_error(&err);
+
+	a->monitor_pid = getpid();
+	a->paused = true;
+	g_assert_cmpint(state_save(root, a, NULL), ==, 0);
+	{
+		g_autoptr(ctr_state) got = state_load_live(root, ID_A, NULL, &lock, &s, &err);
+
+		g_assert_no_error(err);
+		g_assert_cmpstr(got->id, ==, ID_A);
+		g_assert_cmpint(s, ==, CTR_PAUSED);
+		g_assert_cmpint(lock, >=, 0);
+		other = open(lockpath, O_RDWR | O_CLOEXEC);
+		g_assert_cmpint(other, >=, 0);
+		/* The container's lock is held until the caller closes it. */
+		g_assert_cmpint(flock(other, LOCK_EX | LOCK_NB), ==, -1);
+		g_assert_cmpint(errno, ==, EWOULDBLOCK);
+		close(lock);
+		g_assert_cmpint(flock(other, LOCK_EX | LOCK_NB), ==, 0);
+		close(other);
+	}
+	g_assert_cmpint(state_write_exit(root, ID_A, 0, NULL), ==, 0);
+	g_assert_null(state_load_live(root, "live", NULL, &lock, NULL, &err));
+	g_assert_cmpstr(err->message, ==, "container live is exited, not running (start it with ctr-wrap start live)");
+	g_assert_cmpint(state_rm_rf(root, NULL), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -260,5 +307,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/state/name_clash", test_name_clash);
 	g_test_add_func("/state/locks", test_locks);
 	g_test_add_func("/state/status", test_status);
+	g_test_add_func("/state/load_live", test_load_live);
 	return g_test_run();
 }
