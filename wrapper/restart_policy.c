@@ -121,26 +121,39 @@ static G_NORETURN void helper_main(struct wrap_ctx *ctx, const char *id, guint d
 	}
 }
 
-/* In the forked child: setsid, fork the helper, report its pid on fd w, exit. */
+/* In a forked child: what failed, on stderr, then exit 1. */
+static G_NORETURN void child_fail(const char *what)
+{
+	char msg[256];
+	int len = snprintf(msg, sizeof(msg), "ctr-wrap: restart helper: %s: %s\n", what, strerror(errno));
+
+	if (len > 0)
+		(void)cm_write_all(STDERR_FILENO, msg, MIN((size_t)len, sizeof(msg) - 1), -1);
+	_exit(1);
+}
+
+/*
+ * In the forked child: setsid, /dev/null for stdin and stdout, fork the helper, report its pid on
+ * fd w, exit. A failure before the fork reports no pid, so the caller knows no helper runs.
+ */
 static G_NORETURN void spawn_helper(struct wrap_ctx *ctx, const char *id, guint delay_ms, int w)
 {
 	pid_t pid;
 	int null;
 
 	if (setsid() < 0)
-		_exit(1);
+		child_fail("setsid");
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		child_fail("open /dev/null");
+	if (dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+		child_fail("dup2 /dev/null");
 	pid = fork();
 	if (pid < 0)
-		_exit(1);
-	if (pid > 0) {
+		child_fail("fork");
+	if (pid > 0)
 		_exit(cm_write_all(w, &pid, sizeof(pid), -1) < 0 ? 1 : 0);
-	}
 	/* Nothing of the exit command's, above all not its copy of the container lock. */
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-	}
 	closefrom(3);
 	helper_main(ctx, id, delay_ms);
 }
