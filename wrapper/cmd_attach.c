@@ -60,13 +60,8 @@ int wrap_attach_and_wait(struct wrap_ctx *ctx, struct ctr_state *st, int sock_in
 	r = mon_wait_exit(ctx->root, st, -1, &code, &err);
 	if (r < 0)
 		return wrap_fail(err);
-	if (remove_after) {
-		_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, NULL);
-		/* From disk: the exit command may have deleted it from the runtime already. */
-		g_autoptr(ctr_state) cur = lock >= 0 ? state_load(ctx->root, st->id, NULL) : NULL;
-		if (cur && wrap_cleanup(ctx, cur, true, &err) < 0)
-			return wrap_fail(err);
-	}
+	if (remove_after && wrap_remove_exited(ctx, st, &err) < 0)
+		return wrap_fail(err);
 	return code < 0 || code > 255 ? WRAP_EXIT_ERROR : code;
 }
 
@@ -85,6 +80,7 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 	g_autoptr(ctr_state) st = NULL;
 	g_autoptr(GByteArray) keys = g_byte_array_new();
 	g_autoptr(GError) err = NULL;
+	_cleanup_close_ int clients = -1;
 	int sock;
 
 	g_option_context_add_main_entries(oc, entries, NULL);
@@ -103,6 +99,9 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 		cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", argv[1]);
 		return wrap_fail(err);
 	}
+	/* Held until we exit: the exit command leaves an --rm container to us while we are attached. */
+	if (st->rm && (clients = state_hold_clients(ctx->root, st->id, &err)) < 0)
+		return wrap_fail(err);
 	sock = mon_attach_connect(st->bundle, &err);
 	if (sock < 0)
 		return wrap_fail(err);

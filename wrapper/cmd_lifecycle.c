@@ -196,9 +196,13 @@ int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		g_autoptr(GError) err = NULL;
+		_cleanup_close_ int clients = -1;
 		int code = -1;
 
 		st = wrap_lookup(ctx, argv[i], &err);
+		/* An --rm container's exit command removes it only once we have read its code. */
+		if (st && st->rm && (clients = state_hold_clients(ctx->root, st->id, &err)) < 0)
+			g_clear_pointer(&st, ctr_state_free);
 		if (!st || mon_wait_exit(ctx->root, st, -1, &code, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;

@@ -83,7 +83,55 @@ struct run_job {
 	GArray *port_fds; /* the reservations, kept from prepare() to the launch */
 	struct ctr_state *st;
 	GByteArray *keys;
+	int clients; /* state_hold_clients() of a foreground --rm run */
 };
+
+/* How long a run waits for an exited --rm container to give up the name it wants. */
+#define RECLAIM_MS 10000
+
+/*
+ * name is held by a container that may be an exited --rm one whose removal is under way: wait for
+ * it, or remove it now if no client waits for its exit code any more. 0 when it is gone.
+ */
+static int reclaim_name(struct wrap_ctx *ctx, const char *name, gint64 deadline)
+{
+	g_autofree char *id = state_resolve(ctx->root, name, NULL);
+	g_autoptr(ctr_state) st = id ? state_load(ctx->root, id, NULL) : NULL;
+	_cleanup_close_ int lock = -1;
+	int code, left;
+
+	if (!st || !st->rm || !state_read_exit(ctx->root, id, &code))
+		return -1;
+	left = (int)((deadline - g_get_monotonic_time()) / 1000);
+	if (left <= 0 || !state_wait_clients(ctx->root, id, left))
+		return -1;
+	/* Its exit command holds the lock while it removes it. */
+	lock = state_lock_ctr(ctx->root, id, NULL);
+	g_clear_pointer(&st, ctr_state_free);
+	st = lock >= 0 ? state_load(ctx->root, id, NULL) : NULL;
+	if (!st)
+		return 0;
+	if (!st->rm || !state_read_exit(ctx->root, id, &code) || !state_wait_clients(ctx->root, id, 0))
+		return -1;
+	return wrap_cleanup(ctx, st, true, NULL);
+}
+
+/* Claim the name and make the state dir; a name an exited --rm container still holds is waited for. */
+static int create_state(struct wrap_ctx *ctx, struct ctr_state *st, GError **err)
+{
+	gint64 deadline = g_get_monotonic_time() + RECLAIM_MS * 1000;
+
+	for (;;) {
+		g_autoptr(GError) local = NULL;
+
+		if (state_create(ctx->root, st, &local) == 0)
+			return 0;
+		if (cm_error_errno(local) != EEXIST || reclaim_name(ctx, st->name, deadline) < 0) {
+			g_propagate_error(err, g_steal_pointer(&local));
+			return -1;
+		}
+	}
+}
 
 /* Options, spec, runtime choice, ports, the state dir: everything `create` leaves behind. */
 static int prepare(struct run_job *j, GError **err)
@@ -126,7 +174,7 @@ static int prepare(struct run_job *j, GError **err)
 	/* Random host ports are fixed now, so that every start publishes the same ones. */
 	if (ctr_launch_reserve(st, j->r.publish, j->port_fds, err) < 0)
 		return -1;
-	if (state_create(j->ctx->root, st, err) < 0)
+	if (create_state(j->ctx, st, err) < 0)
 		return -1;
 	if (spec_write_bundle(st->bundle, json, err) < 0) {
 		wrap_cleanup(j->ctx, st, true, NULL);
@@ -159,6 +207,11 @@ static int run_job(struct run_job *j, int argc, char **argv, GOptionContext *oc)
 	    mon_parse_detach_keys(j->r.detach_keys ? j->r.detach_keys : MON_DEFAULT_DETACH_KEYS, j->keys, &err) < 0 ||
 	    prepare(j, &err) < 0)
 		return wrap_fail(err);
+	/* Before the container can exit: its exit command must leave an --rm container to us. */
+	if (j->st->rm && j->st->attached && (j->clients = state_hold_clients(j->ctx->root, j->st->id, &err)) < 0) {
+		wrap_cleanup(j->ctx, j->st, true, NULL);
+		return wrap_fail(err);
+	}
 	if (j->create_only) {
 		ports_close_fds(j->port_fds);
 		printf("%s\n", j->st->id);
@@ -193,7 +246,7 @@ static int run_or_create(struct wrap_ctx *ctx, int argc, char **argv, bool creat
 			: "Run COMMAND in a new container whose root is ROOTFS, or made from IMAGE (a loaded image's "
 			  "name\n"
 			  "or id, or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:TAG], loaded first).");
-	struct run_job j = { .ctx = ctx, .create_only = create_only };
+	struct run_job j = { .ctx = ctx, .create_only = create_only, .clients = -1 };
 	const GOptionEntry entries[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &j.r.name, "Container name (default: the short id)", "NAME" },
 		{ "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.r.interactive, "Keep stdin open and forward it", NULL },
@@ -237,6 +290,7 @@ static int run_or_create(struct wrap_ctx *ctx, int argc, char **argv, bool creat
 	if (!j.st->bundle || !g_file_test(j.st->bundle, G_FILE_TEST_IS_DIR))
 		image_rootfs_release(&j.ir);
 
+	cm_closep(&j.clients);
 	ports_close_fds(j.port_fds);
 	g_array_unref(j.port_fds);
 	g_byte_array_unref(j.keys);

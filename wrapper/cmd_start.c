@@ -47,7 +47,7 @@ static int startable(struct wrap_ctx *ctx, const struct ctr_state *st, enum ctr_
  * (126/127 like run, else 125). *sock gets the attach socket when attach.
  */
 static int start_one(struct wrap_ctx *ctx, const char *ref, bool attach, struct ctr_state **out, int *sock,
-		     int *exit_code, GError **err)
+		     int *clients, int *exit_code, GError **err)
 {
 	g_autofree char *id = state_resolve(ctx->root, ref, err);
 	_cleanup_close_ int lock = -1;
@@ -60,6 +60,10 @@ static int start_one(struct wrap_ctx *ctx, const char *ref, bool attach, struct 
 	if (startable(ctx, st, state_status(ctx->root, st, NULL), ref, err) < 0)
 		return -1;
 	restart_policy_reset(st);
+	/* Attached to an --rm container, we read its exit code and remove it, as a foreground run does. */
+	st->attached = attach && st->rm;
+	if (st->attached && (*clients = state_hold_clients(ctx->root, st->id, err)) < 0)
+		return -1;
 	if (ctr_launch(ctx, st, &l, err) < 0) {
 		*exit_code = l.exit_code;
 		/* Exited with the launch's code: ps, wait and inspect tell what happened. */
@@ -99,7 +103,7 @@ static int start_all_restartable(struct wrap_ctx *ctx)
 
 		if (!st || !restartable(ctx, st))
 			continue;
-		if (start_one(ctx, st->id, false, NULL, &sock, &code, &e) < 0) {
+		if (start_one(ctx, st->id, false, NULL, &sock, NULL, &code, &e) < 0) {
 			rc = wrap_fail(e);
 			continue;
 		}
@@ -149,9 +153,10 @@ int cmd_start(struct wrap_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		g_autoptr(ctr_state) st = NULL;
 		g_autoptr(GError) e = NULL;
+		_cleanup_close_ int clients = -1;
 		int sock = -1, code;
 
-		if (start_one(ctx, argv[i], attach, &st, &sock, &code, &e) < 0) {
+		if (start_one(ctx, argv[i], attach, &st, &sock, &clients, &code, &e) < 0) {
 			fprintf(stderr, "ctr-wrap: %s\n", e->message);
 			rc = code;
 			continue;
@@ -185,7 +190,7 @@ int cmd_restart(struct wrap_ctx *ctx, int argc, char **argv)
 
 		st = wrap_lookup(ctx, argv[i], &err);
 		if (!st || restart_policy_disable(ctx, st->id, &err) < 0 || wrap_stop(ctx, st, timeout, &err) < 0 ||
-		    start_one(ctx, st->id, false, NULL, &sock, &code, &err) < 0) {
+		    start_one(ctx, st->id, false, NULL, &sock, NULL, &code, &err) < 0) {
 			fprintf(stderr, "ctr-wrap: %s\n", err->message);
 			rc = code;
 			continue;

@@ -250,9 +250,36 @@ int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, 
 	return state_save(ctx->root, st, err);
 }
 
+int wrap_remove_exited(struct wrap_ctx *ctx, const struct ctr_state *st, GError **err)
+{
+	_cleanup_close_ int lock = state_lock_ctr(ctx->root, st->id, NULL);
+	g_autoptr(ctr_state) cur = lock >= 0 ? state_load(ctx->root, st->id, NULL) : NULL;
+
+	/* Gone already (rm -f), or started again meanwhile: not ours to remove. */
+	if (!cur || cur->launches != st->launches)
+		return 0;
+	if (cur->image_mount && image_mount_release(cur->image_mount, err) < 0)
+		return -1;
+	return state_remove(ctx->root, cur, err);
+}
+
+/* The state is gone: removed by whoever had the exit code, who left the runtime's delete to us. */
+static void forget_removed(struct wrap_ctx *ctx, const char *id)
+{
+	g_autoptr(ctr_state) st = g_new0(struct ctr_state, 1);
+
+	/* An exit command from before --runtime was passed: whoever removed the state also deleted it. */
+	if (!ctx->runtime_opt || !(st->runtime = wrap_runtime(ctx, NULL)))
+		return;
+	st->id = g_strdup(id);
+	wrap_runtime_forget(ctx, st);
+}
+
 /*
  * `cleanup --launch=N ID`: the monitor's exit command. Quiet when the container is already gone, or
  * when N is not its current launch (a start came first and the runtime container is a new one).
+ * An --rm container waits for its clients (state.h): a foreground one removes it itself, so the user
+ * waits for neither this command nor the runtime's delete.
  */
 int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 {
@@ -273,13 +300,27 @@ int cmd_cleanup(struct wrap_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "ctr-wrap: cleanup takes one container id\n");
 		return WRAP_EXIT_ERROR;
 	}
-	lock = state_lock_ctr(ctx->root, argv[1], NULL);
-	if (lock < 0)
-		return 0;
-	st = state_load(ctx->root, argv[1], NULL);
-	if (!st || (launch >= 0 && launch != st->launches))
-		return 0;
-	if (wrap_cleanup(ctx, st, false, &err) < 0)
+	for (;;) {
+		g_autoptr(GError) local = NULL;
+
+		lock = state_lock_ctr(ctx->root, argv[1], NULL);
+		st = lock >= 0 ? state_load(ctx->root, argv[1], &local) : NULL;
+		if (!st) {
+			if (lock < 0 || cm_error_errno(local) == ENOENT)
+				forget_removed(ctx, argv[1]);
+			return 0;
+		}
+		if (launch >= 0 && launch != st->launches)
+			return 0;
+		if (!st->rm || state_wait_clients(ctx->root, st->id, 0))
+			break;
+		/* Without the lock, which the clients need to remove it or to detach. */
+		cm_closep(&lock);
+		lock = -1;
+		g_clear_pointer(&st, ctr_state_free);
+		state_wait_clients(ctx->root, argv[1], -1);
+	}
+	if (wrap_cleanup(ctx, st, st->rm, &err) < 0)
 		return wrap_fail(err);
 	if (!state_read_exit(ctx->root, st->id, &code) || st->rm)
 		return 0;

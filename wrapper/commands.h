@@ -65,6 +65,13 @@ void wrap_runtime_forget(struct wrap_ctx *ctx, struct ctr_state *st);
 /* `runtime delete [-f] ID`, then remove the state when st->rm or force_remove. Idempotent. */
 int wrap_cleanup(struct wrap_ctx *ctx, struct ctr_state *st, bool force_remove, GError **err);
 
+/*
+ * A foreground client's removal of an --rm container whose exit code it has read: its image root and
+ * state now, under the container lock; the exit command, which waits for the clients, deletes it from
+ * the runtime afterwards. Nothing to do when it is gone or was started again.
+ */
+int wrap_remove_exited(struct wrap_ctx *ctx, const struct ctr_state *st, GError **err);
+
 /* Stop st: SIGTERM, SIGKILL after timeout seconds (0: at once). Done when it has exited. */
 int wrap_stop(struct wrap_ctx *ctx, const struct ctr_state *st, int timeout, GError **err);
 

@@ -74,6 +74,11 @@ static char **build_monitor_argv(struct wrap_ctx *ctx, const char *conmon, const
 	ADD("--root");
 	ADD("--exit-command-arg");
 	ADD(ctx->root);
+	/* For the runtime's delete when a foreground client has removed the state already. */
+	ADD("--exit-command-arg");
+	ADD("--runtime");
+	ADD("--exit-command-arg");
+	ADD(st->runtime);
 	ADD("--exit-command-arg");
 	ADD("cleanup");
 	ADD("--exit-command-arg");

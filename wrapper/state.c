@@ -244,6 +244,43 @@ int state_lock_ctr(const char *root, const char *id, GError **err)
 	return fd;
 }
 
+int state_hold_clients(const char *root, const char *id, GError **err)
+{
+	g_autofree char *path = g_build_filename(root, id, STATE_CLIENTS_FILE, NULL);
+	_cleanup_close_ int fd = cm_open_safe(path, O_RDONLY, 0, CM_OPEN_REGULAR, NULL);
+
+	if (fd < 0)
+		return cm_set_error(err, ENOENT, "no such container %s (see ctr-wrap ps -a)", id);
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno != EINTR)
+			return cm_set_errno(err, errno, "lock %s", path);
+	}
+	return TAKE_FD(fd);
+}
+
+/* A client that is still attached is about to read the exit file: a short wait, so a few polls do. */
+#define CLIENTS_POLL_MS 10
+
+bool state_wait_clients(const char *root, const char *id, int timeout_ms)
+{
+	g_autofree char *path = g_build_filename(root, id, STATE_CLIENTS_FILE, NULL);
+	_cleanup_close_ int fd = cm_open_safe(path, O_RDONLY, 0, CM_OPEN_REGULAR, NULL);
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	/* No file: removed, or made before clients held one. */
+	if (fd < 0)
+		return true;
+	for (;;) {
+		if (flock(fd, timeout_ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || g_get_monotonic_time() >= deadline)
+			return false;
+		g_usleep(CLIENTS_POLL_MS * 1000);
+	}
+}
+
 static int write_state_file(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *path = g_build_filename(root, st->id, "state.json", NULL);
@@ -314,8 +351,10 @@ int state_create(const char *root, const struct ctr_state *st, GError **err)
 	g_autofree char *dir = state_ctr_dir(root, st->id);
 	g_autofree char *exits = state_exit_dir(root, st->id);
 	g_autofree char *lockf = g_build_filename(dir, "lock", NULL);
+	g_autofree char *clientsf = g_build_filename(dir, STATE_CLIENTS_FILE, NULL);
 	_cleanup_close_ int lock = -1;
 	_cleanup_close_ int lock_fd = -1;
+	_cleanup_close_ int clients_fd = -1;
 
 	if (!name_valid(st->name))
 		return cm_set_error(
@@ -336,7 +375,8 @@ int state_create(const char *root, const struct ctr_state *st, GError **err)
 		return cm_set_errno(err, errno, "symlink %s", link);
 	}
 	if (mkdir(dir, 0700) < 0 || mkdir(exits, 0700) < 0 ||
-	    (lock_fd = cm_open_safe(lockf, O_WRONLY | O_CREAT | O_EXCL, 0600, 0, NULL)) < 0) {
+	    (lock_fd = cm_open_safe(lockf, O_WRONLY | O_CREAT | O_EXCL, 0600, 0, NULL)) < 0 ||
+	    (clients_fd = cm_open_safe(clientsf, O_WRONLY | O_CREAT | O_EXCL, 0600, 0, NULL)) < 0) {
 		int e = errno;
 		unlink(link);
 		state_rm_rf(dir, NULL);
@@ -503,6 +543,7 @@ int state_remove(const char *root, const struct ctr_state *st, GError **err)
 {
 	g_autofree char *link = name_link(root, st->name);
 	g_autofree char *dir = state_ctr_dir(root, st->id);
+	g_autofree char *state = g_build_filename(dir, "state.json", NULL);
 	g_autofree char *target = NULL;
 	_cleanup_close_ int lock = state_lock_root(root, err);
 
@@ -511,6 +552,9 @@ int state_remove(const char *root, const struct ctr_state *st, GError **err)
 	target = g_file_read_link(link, NULL);
 	if (target && strcmp(target, st->id) == 0 && unlink(link) < 0 && errno != ENOENT)
 		return cm_set_errno(err, errno, "unlink %s", link);
+	/* state.json first: ps skips a directory without one, instead of showing what is left as broken. */
+	if (unlink(state) < 0 && errno != ENOENT)
+		return cm_set_errno(err, errno, "unlink %s", state);
 	return state_rm_rf(dir, err);
 }
 

@@ -5,8 +5,8 @@
  *   ROOT/lock              flock: short critical sections that touch names/ or create/remove dirs
  *   ROOT/names/NAME        symlink -> ID (names are unique because symlink() is atomic)
  *   ROOT/runtime/          the OCI runtime's --root
- *   ROOT/ID/               the bundle: config.json, state.json, lock, ctr.log, conmon.pid, pidfile,
- *                          exits/ID (the monitor's exit file), attach + ctl (the monitor's)
+ *   ROOT/ID/               the bundle: config.json, state.json, lock, clients, ctr.log, conmon.pid,
+ *                          pidfile, exits/ID (the monitor's exit file), attach + ctl (the monitor's)
  *
  * The exit file is the truth about exit; state.json holds what we decided.
  */
@@ -86,6 +86,17 @@ int state_init_root(const char *root, GError **err);
 /* flock(LOCK_EX) on ROOT/lock or ROOT/ID/lock; returns the fd to close, or -1. */
 int state_lock_root(const char *root, GError **err);
 int state_lock_ctr(const char *root, const char *id, GError **err);
+
+/*
+ * ROOT/ID/clients: flock(LOCK_SH) by every client that waits for an --rm container's exit code
+ * (a foreground run, attach, start -a, wait). The exit command removes such a container only once
+ * none is left; a foreground client removes it itself as soon as it has the code.
+ */
+#define STATE_CLIENTS_FILE "clients"
+/* The held fd to close when done (O_CLOEXEC), or -1 (ENOENT: the container is gone). */
+int state_hold_clients(const char *root, const char *id, GError **err);
+/* True once no client holds ROOT/ID/clients (or it is gone); false if one still does after timeout_ms (< 0: no limit). */
+bool state_wait_clients(const char *root, const char *id, int timeout_ms);
 
 /*
  * Claim st->name and create ROOT/ID with exits/ and state.json. A taken name

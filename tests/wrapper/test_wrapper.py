@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -107,6 +108,57 @@ def test_run_rm_echo(ctx):
     check_eq(res.returncode, 0, "exit code %r" % res)
     check_eq(res.out, "hello world\n", "stdout")
     check_eq(container_dirs(ctx), [], "state left after --rm")
+
+
+@reg.test()
+def test_run_rm_back_to_back_same_name(ctx):
+    """run --rm returns the exit code without waiting for the runtime's delete; the name is free at once, ps
+    never shows a half-removed container, and the exit command deletes each from the runtime afterwards."""
+    seen, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            res = testlib.run(ctx.argv("ps", "-a", "--format", "json"), timeout=30)
+            if res.returncode == 0:
+                seen.update(c["State"] for c in json.loads(res.out or "[]"))
+            else:
+                seen.add("ps failed: %r" % res)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        for i in range(8):
+            res = ctx.w("run", "--rm", "--name", "again", ctx.rootfs, "/bin/sh", "-c", "exit %d" % (i * 3))
+            check_eq(res.returncode, i * 3, "run %d: exit code %r" % (i, res))
+            check_eq(res.err, "", "run %d: stderr" % i)
+            check_eq(container_dirs(ctx), [], "run %d: state left after --rm" % i)
+    finally:
+        stop.set()
+        t.join()
+    check(seen <= {"created", "running", "exited"}, "ps -a meanwhile showed %r" % seen)
+    rt = os.path.join(ctx.root, "runtime")
+    check(testlib.wait_for(lambda: not os.listdir(rt), 15), "runtime still knows %r" % os.listdir(rt))
+    # A detached --rm container that exited holds its name until its exit command removed it: a run
+    # of the same name waits for that instead of failing.
+    for i in range(3):
+        ctx.ok("run", "-d", "--rm", "--name", "detached", ctx.rootfs, "/bin/sh", "-c", "exit 3")
+        check_eq(ctx.ok("wait", "detached").out, "3\n", "wait on a detached --rm container")
+        res = ctx.w("run", "--rm", "--name", "detached", ctx.rootfs, "/bin/true")
+        check_eq(res.returncode, 0, "run %d right after: %r" % (i, res))
+    check(testlib.wait_for(lambda: not container_dirs(ctx) and not os.listdir(rt), 15),
+          "left behind: %r, runtime %r" % (container_dirs(ctx), os.listdir(rt)))
+    # The same with its exit command not done yet (an exit file as the monitor writes it, no exit command):
+    # the run removes it itself. A container without --rm keeps its name.
+    for rm, name in ((True, "pending"), (False, "kept")):
+        cid = ctx.ok("create", *(["--rm"] if rm else []), "--name", name, ctx.rootfs, "/bin/true").out.strip()
+        with open(os.path.join(ctx.root, cid, "exits", cid), "w") as f:
+            f.write("0")
+        res = ctx.w("run", "--rm", "--name", name, ctx.rootfs, "/bin/true")
+        if rm:
+            check_eq(res.returncode, 0, "run over an exited --rm container %r" % res)
+            check(not os.path.exists(os.path.join(ctx.root, cid)), "the exited --rm container is still there")
+        else:
+            check(res.returncode == 125 and "already in use" in res.err, "run over a kept container %r" % res)
 
 
 @reg.test()
