@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "common/child_fds.h"
@@ -61,14 +62,21 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr);
 }
 
-static G_GNUC_NORETURN void child_fail(const char *what)
+static G_GNUC_NORETURN void child_fail_msg(const char *text)
 {
 	char msg[256];
-	int len = snprintf(msg, sizeof(msg), "%c%s: %s", STATUS_FAIL, what, strerror(errno));
+	int len = snprintf(msg, sizeof(msg), "%c%s", STATUS_FAIL, text);
 
 	if (len > 0)
 		(void)cm_write_all(FD_STATUS, msg, MIN((size_t)len, sizeof(msg) - 1), -1);
 	_exit(1);
+}
+
+static G_GNUC_NORETURN void child_fail(const char *what)
+{
+	g_autofree char *text = g_strdup_printf("%s: %s", what, strerror(errno));
+
+	child_fail_msg(text);
 }
 
 /* Alone in its own session with /dev/null for stdio and only the fds it was given. */
@@ -122,11 +130,17 @@ static int parse_port_arg(const char *arg, bool *udp, guint16 *port)
 int port_forward_main(int argc, char **argv)
 {
 	int n_ports = argc - 1;
+	struct port_relay_limits lim;
+	g_autoptr(GError) err = NULL;
 	struct port_relay *r;
 	char ok = STATUS_OK;
 
 	detach_process(n_ports);
-	r = port_relay_new(FD_PIDFD, (size_t)n_ports);
+	if (port_relay_limits_from_env(&lim, &err) < 0)
+		child_fail_msg(err->message);
+	/* Its stderr is /dev/null: the relay's warnings (a limit reached) go to syslog. */
+	openlog("ctr-wrap-port-forward", LOG_PID, LOG_DAEMON);
+	r = port_relay_new(FD_PIDFD, (size_t)n_ports, &lim);
 	if (!r)
 		child_fail("set up the relay");
 	for (int i = 0; i < n_ports; i++) {

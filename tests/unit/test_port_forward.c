@@ -21,6 +21,7 @@
 
 #include "common/io.h"
 #include "wrapper/port_forward.h"
+#include "wrapper/port_relay.h"
 #include "wrapper/ports.h"
 
 #define CTR_TCP 7000
@@ -320,6 +321,72 @@ static void test_no_container(void)
 	g_assert_nonnull(strstr(err->message, "1 mappings but 0 reserved sockets"));
 }
 
+static void test_limits_from_env(void)
+{
+	static const char *const names[] = { PORT_RELAY_ENV_TCP_MAX_CONNS, PORT_RELAY_ENV_TCP_DRAIN,
+					     PORT_RELAY_ENV_UDP_MAX_SESSIONS, PORT_RELAY_ENV_UDP_IDLE };
+	static const char *const bad[] = { "", "abc", "0", "-5", "12x", "1000001" };
+	struct port_relay_limits lim;
+	g_autoptr(GError) err = NULL;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		g_unsetenv(names[i]);
+	g_assert_cmpint(port_relay_limits_from_env(&lim, &err), ==, 0);
+	g_assert_cmpuint(lim.tcp_max_conns, ==, PORT_RELAY_TCP_MAX_CONNS);
+	g_assert_cmpuint(lim.tcp_drain_seconds, ==, PORT_RELAY_TCP_DRAIN_SECONDS);
+	g_assert_cmpuint(lim.udp_max_sessions, ==, PORT_RELAY_UDP_MAX_SESSIONS);
+	g_assert_cmpuint(lim.udp_idle_seconds, ==, PORT_RELAY_UDP_IDLE_SECONDS);
+
+	g_setenv(PORT_RELAY_ENV_TCP_MAX_CONNS, "20", TRUE);
+	g_setenv(PORT_RELAY_ENV_TCP_DRAIN, "2", TRUE);
+	g_setenv(PORT_RELAY_ENV_UDP_MAX_SESSIONS, "1000000", TRUE);
+	g_setenv(PORT_RELAY_ENV_UDP_IDLE, "86400", TRUE);
+	g_assert_cmpint(port_relay_limits_from_env(&lim, &err), ==, 0);
+	g_assert_cmpuint(lim.tcp_max_conns, ==, 20);
+	g_assert_cmpuint(lim.tcp_drain_seconds, ==, 2);
+	g_assert_cmpuint(lim.udp_max_sessions, ==, 1000000);
+	g_assert_cmpuint(lim.udp_idle_seconds, ==, 86400);
+
+	g_setenv(PORT_RELAY_ENV_UDP_IDLE, "86401", TRUE);
+	g_assert_cmpint(port_relay_limits_from_env(&lim, &err), ==, -1);
+	g_assert_cmpstr(err->message, ==, "CTR_WRAP_PORT_UDP_IDLE_TIMEOUT=86401: want a whole number from 1 to 86400");
+	g_clear_error(&err);
+	g_unsetenv(PORT_RELAY_ENV_UDP_IDLE);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_setenv(PORT_RELAY_ENV_TCP_MAX_CONNS, bad[i], TRUE);
+		g_assert_cmpint(port_relay_limits_from_env(&lim, &err), ==, -1);
+		g_assert_nonnull(strstr(err->message, PORT_RELAY_ENV_TCP_MAX_CONNS "="));
+		g_clear_error(&err);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		g_unsetenv(names[i]);
+}
+
+/* A bad override stops the forwarder at setup, and ctr-wrap reports which variable. */
+static void test_bad_limit_reported(void)
+{
+	g_autoptr(GArray) maps = ports_mappings_new();
+	g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(ports_parse("127.0.0.1::80", maps, &err), ==, 0);
+	g_assert_cmpint(ports_reserve(maps, fds, &err), ==, 0);
+	pid_t alive = fork();
+	g_assert_cmpint(alive, >=, 0);
+	if (alive == 0) {
+		pause();
+		_exit(0);
+	}
+	g_setenv(PORT_RELAY_ENV_TCP_DRAIN, "soon", TRUE);
+	g_assert_cmpint(port_forward_start(self_exe, maps, fds, alive, &err), ==, -1);
+	g_unsetenv(PORT_RELAY_ENV_TCP_DRAIN);
+	g_assert_cmpstr(err->message, ==,
+			"port forwarder: CTR_WRAP_PORT_TCP_DRAIN_TIMEOUT=soon: want a whole number from 1 to 86400");
+	kill(alive, SIGKILL);
+	g_assert_cmpint(waitpid(alive, NULL, 0), ==, alive);
+	ports_close_fds(fds);
+}
+
 int main(int argc, char **argv)
 {
 	/* This binary plays ctr-wrap for port_forward_start(): it runs the forwarder when re-executed. */
@@ -330,5 +397,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/port_forward/forward", test_forward);
 	g_test_add_func("/port_forward/no_container", test_no_container);
+	g_test_add_func("/port_forward/limits_from_env", test_limits_from_env);
+	g_test_add_func("/port_forward/bad_limit_reported", test_bad_limit_reported);
 	return g_test_run();
 }
