@@ -367,7 +367,7 @@ def main():
     if "wrapper" in parts:
         # ctr-wrap end to end, driving each monitor as its engine.
         for label, path, is_ref in monitors:
-            for script in ("test_wrapper.py", "test_images.py", "test_lifecycle.py"):
+            for script in ("test_wrapper.py", "test_images.py", "test_lifecycle.py", "test_ports.py"):
                 run_suite(opts, tally, "wrapper", label, path, False, script=script,
                           extra=("--wrapper", os.path.abspath(opts.wrapper)))
     tally.note("total %.1fs" % (time.monotonic() - t0))
