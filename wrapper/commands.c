@@ -407,6 +407,13 @@ int wrap_main(int argc, char **argv)
 	ctx.self = g_file_read_link("/proc/self/exe", NULL);
 	if (!ctx.self)
 		ctx.self = g_strdup(argv[0]);
+	/*
+	 * No process-wide umask 077: the directories made for image content (a layer's parents its archive does
+	 * not list, an overlay's upper/work/merged) are 0755 like the layers' own, and would become 0700, shutting
+	 * a container's non-root users out. ctr-wrap's own state gets 0600 files and 0700 directories named at
+	 * each creation instead (state.c, spec.c, cmd_exec.c, commands.c, image_store.c), which the caller's umask
+	 * can only narrow.
+	 */
 	/* A closed reader of our output must not kill us before we clean up. */
 	signal(SIGPIPE, SIG_IGN);
 	{

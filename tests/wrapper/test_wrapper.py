@@ -562,8 +562,12 @@ def test_own_files_private_and_untrusted_state_refused(ctx):
     cid = res.out.strip()
     cache = os.path.join(ctx.root, "default-runtime")
     state = os.path.join(ctx.root, cid, "state.json")
-    for path in (cache, state, os.path.join(ctx.root, "lock"), os.path.join(ctx.root, cid, "lock")):
+    for path in (cache, state, os.path.join(ctx.root, "lock"), os.path.join(ctx.root, cid, "lock"),
+                 os.path.join(ctx.root, cid, "config.json")):
         check_eq(oct(os.stat(path).st_mode & 0o777), oct(0o600), "mode of %s" % path)
+    for path in (os.path.join(ctx.root, "names"), os.path.join(ctx.root, "runtime"), os.path.join(ctx.root, cid),
+                 os.path.join(ctx.root, cid, "exits")):
+        check_eq(oct(os.stat(path).st_mode & 0o777), oct(0o700), "mode of %s" % path)
     os.chmod(cache, 0o666)
     res = testlib.run(umask0 + ["run", "--rm", ctx.rootfs, "true"])
     check_eq(res.returncode, 125, "run with a world-writable default-runtime %r" % res)
