@@ -38,6 +38,27 @@ struct oom_watch {
 	guint64 last_oom;
 };
 
+/*
+ * fd to its end, read straight into the string: a stack buffer would stay
+ * dirty in every idle monitor (these files are read while it starts).
+ */
+static char *read_to_end(int fd, const char *path, GError **err)
+{
+	g_autoptr(GString) s = g_string_sized_new(1024);
+	for (;;) {
+		gsize len = s->len;
+		g_string_set_size(s, len + 1024);
+		ssize_t n = cm_read(fd, s->str + len, 1024);
+		if (n < 0) {
+			cm_set_errno(err, errno, "Failed to read %s", path);
+			return NULL;
+		}
+		g_string_set_size(s, len + (gsize)n);
+		if (n == 0)
+			return g_string_free(g_steal_pointer(&s), FALSE);
+	}
+}
+
 static char *read_text_file(const char *path, GError **err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -45,18 +66,7 @@ static char *read_text_file(const char *path, GError **err)
 		cm_set_errno(err, errno, "Failed to open %s", path);
 		return NULL;
 	}
-	g_autoptr(GString) s = g_string_new(NULL);
-	char buf[4096];
-	for (;;) {
-		ssize_t n = cm_read(fd, buf, sizeof(buf));
-		if (n == 0)
-			return g_string_free(g_steal_pointer(&s), FALSE);
-		if (n < 0) {
-			cm_set_errno(err, errno, "Failed to read %s", path);
-			return NULL;
-		}
-		g_string_append_len(s, buf, n);
-	}
+	return read_to_end(fd, path, err);
 }
 
 /* "key value" lines as in memory.events and memory.oom_control. */
@@ -318,16 +328,10 @@ static gboolean on_v2_event(int fd, GIOCondition cond, gpointer data)
 /* memory.events through the watched fd; reading also re-arms kernfs' poll notification. */
 static char *v2_read_open_file(struct oom_watch *w)
 {
-	g_autoptr(GString) text = g_string_new(NULL);
-	char buf[4096];
-	ssize_t n;
-
 	if (lseek(w->fd, 0, SEEK_SET) < 0)
 		return NULL;
-	while ((n = cm_read(w->fd, buf, sizeof(buf))) > 0)
-		g_string_append_len(text, buf, n);
-	/* ENODEV: the cgroup was removed. */
-	return n < 0 ? NULL : g_string_free(g_steal_pointer(&text), FALSE);
+	/* NULL on ENODEV: the cgroup was removed. */
+	return read_to_end(w->fd, "memory.events", NULL);
 }
 
 static gboolean on_v2_kernfs_event(int fd, GIOCondition cond, gpointer data)
