@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,12 +30,16 @@ int cm_open_safe(const char *path, int flags, mode_t mode, unsigned how, GError 
 	_cleanup_close_ int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
 	if (fd < 0)
 		return open_error(err, errno, path, how);
-	if (how & CM_OPEN_REGULAR) {
+	if (how & (CM_OPEN_REGULAR | CM_OPEN_SINGLE_LINK)) {
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return cm_set_errno(err, errno, "Failed to stat %s", path);
-		if (!S_ISREG(st.st_mode))
+		if ((how & CM_OPEN_REGULAR) && !S_ISREG(st.st_mode))
 			return cm_set_error(err, EINVAL, "%s is not a regular file", path);
+		if ((how & CM_OPEN_SINGLE_LINK) && S_ISREG(st.st_mode) && st.st_nlink > 1)
+			return cm_set_error(err, EMLINK,
+					    "%s has %ju hard links: not writing to a file that is also elsewhere", path,
+					    (uintmax_t)st.st_nlink);
 	}
 	if (!(flags & O_NONBLOCK) && cm_set_nonblock(fd, false) < 0)
 		return cm_set_errno(err, errno, "Failed to set flags of %s", path);

@@ -16,6 +16,12 @@
 
 /* Refuse (EINVAL) anything but a regular file: a FIFO, device, socket or directory. */
 #define CM_OPEN_REGULAR 0x1u
+/*
+ * Refuse (EMLINK) a regular file with more than one hard link: one planted
+ * at path would make us write into a file that lives elsewhere
+ * (fs.protected_hardlinks may be 0).
+ */
+#define CM_OPEN_SINGLE_LINK 0x2u
 
 /*
  * open(path, flags, mode) with O_NOFOLLOW, O_CLOEXEC and O_NOCTTY added. The

@@ -86,12 +86,12 @@ static void warn_write_once(struct k8s_log *l, int errnum)
 static int open_target(const char *path, GError **err)
 {
 	g_autoptr(GError) local = NULL;
-	int fd = cm_open_safe(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0640, 0, &local);
+	int fd = cm_open_safe(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0640, CM_OPEN_SINGLE_LINK, &local);
 	if (fd < 0 && cm_error_errno(local) == ENXIO) {
 		g_clear_error(&local);
 		fd = cm_open_safe(path, O_RDWR | O_NONBLOCK, 0, 0, &local);
 	}
-	if (fd < 0 && cm_error_errno(local) == ELOOP) {
+	if (fd < 0 && (cm_error_errno(local) == ELOOP || cm_error_errno(local) == EMLINK)) {
 		g_propagate_error(err, g_steal_pointer(&local));
 		return -1;
 	}

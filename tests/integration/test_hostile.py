@@ -6,8 +6,8 @@ ones where conmon 2.1.6 fails are marked as improvements.
 - attach clients that fill their socket with input and hang up (tty and pipe stdin): RSS bounded;
 - the exit dir on a full filesystem: the exit command still runs; the exit file is retried;
 - --timeout and signal forwarding end with the container; the exit command is waited for by pid;
-- paths planted by others (a symlink at the log path, a FIFO or dangling link at <persist>/oom, a
-  file at the log's old temp name) are never followed or adopted;
+- paths planted by others (a symlink or hard link at the log path, a FIFO or dangling link at
+  <persist>/oom, a file at the log's old temp name) are never followed, written through or adopted;
 - SIGHUP, SIGUSR2, SIGALRM do not kill the monitor;
 - the sd_notify relay is rate-limited and '\\r' cannot smuggle a MAINPID past its filter.
 """
@@ -214,15 +214,14 @@ def test_hostile_orphan_does_not_hold_monitor(ctx):
 
 # ------------------------------------------------------------------ planted paths (item 4)
 
-@test(improvement="a symlink at the log path is refused (2.1.6 appends the container's output to its target)")
-def test_hostile_log_symlink_refused(ctx):
-    """Invariant: a symlink planted at the log path is never followed: its target is untouched and the
-    monitor reports the symlink instead of creating the container."""
+def _log_planted(ctx, plant):
+    """A root-owned file outside the bundle, plant(victim, log path), then a monitor started for a container
+    that writes a line. Returns (victim's contents after, the monitor's stderr)."""
     victim = os.path.join(ctx.tmp, "root-owned")
     with open(victim, "wb") as f:
         f.write(b"precious\n")
     b = ctx.bundle(["echo", "written through the link"])
-    os.symlink(victim, b.log)
+    plant(victim, b.log)
     m = b.start(send_start=False)
     # Ours refuses before it reads the start byte: the pipe may be closed already.
     with contextlib.suppress(OSError):
@@ -233,8 +232,26 @@ def test_hostile_log_symlink_refused(ctx):
     with contextlib.suppress(Exception):
         m.runc_start()
     time.sleep(0.5)
-    check_eq(read_file(victim), b"precious\n", "the symlink's target")
-    check(b"symbolic link" in m.proc.stderr, "monitor stderr %r does not name the symlink" % m.proc.stderr[-300:])
+    return read_file(victim), m.proc.stderr
+
+
+@test(improvement="a symlink at the log path is refused (2.1.6 appends the container's output to its target)")
+def test_hostile_log_symlink_refused(ctx):
+    """Invariant: a symlink planted at the log path is never followed: its target is untouched and the
+    monitor reports the symlink instead of creating the container."""
+    victim, stderr = _log_planted(ctx, os.symlink)
+    check_eq(victim, b"precious\n", "the symlink's target")
+    check(b"symbolic link" in stderr, "monitor stderr %r does not name the symlink" % stderr[-300:])
+
+
+@test(improvement="a hard link at the log path is refused (2.1.6 appends the container's output to the linked file)")
+def test_hostile_log_hard_link_refused(ctx):
+    """Invariant: a hard link planted at the log path to a file elsewhere (possible for anyone when
+    fs.protected_hardlinks is 0) is never written through: that file is untouched and the monitor
+    says why instead of creating the container."""
+    victim, stderr = _log_planted(ctx, os.link)
+    check_eq(victim, b"precious\n", "the hard-linked file")
+    check(b"hard links" in stderr, "monitor stderr %r does not name the hard link" % stderr[-300:])
 
 
 def _oom_with_planted(ctx, plant):

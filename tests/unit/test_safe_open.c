@@ -98,6 +98,44 @@ static void test_regular_file(void)
 	remove_dir(dir);
 }
 
+static void test_hard_link_refused(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("safe-open-XXXXXX", NULL);
+	g_autofree char *target = in_dir(dir, "target");
+	g_autofree char *planted = in_dir(dir, "ctr.log");
+	g_autofree char *fresh = in_dir(dir, "fresh.log");
+	g_autofree char *fifo = in_dir(dir, "fifo");
+	g_autofree char *fifo_link = in_dir(dir, "fifo-link");
+	g_autoptr(GError) err = NULL;
+	g_autofree char *contents = NULL;
+	int fd;
+
+	g_assert_true(g_file_set_contents(target, "keep", -1, NULL));
+	g_assert_cmpint(link(target, planted), ==, 0);
+	g_assert_cmpint(cm_open_safe(planted, O_WRONLY | O_APPEND | O_CREAT, 0640, CM_OPEN_SINGLE_LINK, &err), ==, -1);
+	g_assert_error(err, CM_ERRNO_ERROR, EMLINK);
+	g_assert_nonnull(strstr(err->message, "2 hard links"));
+	g_clear_error(&err);
+	g_assert_true(g_file_get_contents(target, &contents, NULL, NULL));
+	g_assert_cmpstr(contents, ==, "keep");
+	/* Without the flag, as before. */
+	fd = cm_open_safe(planted, O_RDONLY, 0, 0, &err);
+	g_assert_no_error(err);
+	close(fd);
+	/* A file of its own, new or not, opens; so does a FIFO, links or not. */
+	for (int i = 0; i < 2; i++) {
+		fd = cm_open_safe(fresh, O_WRONLY | O_APPEND | O_CREAT, 0640, CM_OPEN_SINGLE_LINK, &err);
+		g_assert_no_error(err);
+		close(fd);
+	}
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(link(fifo, fifo_link), ==, 0);
+	fd = cm_open_safe(fifo_link, O_RDWR | O_NONBLOCK, 0, CM_OPEN_SINGLE_LINK, &err);
+	g_assert_no_error(err);
+	close(fd);
+	remove_dir(dir);
+}
+
 static void test_create_unique(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("safe-open-XXXXXX", NULL);
@@ -174,6 +212,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/safe_open/symlink_refused", test_symlink_refused);
 	g_test_add_func("/safe_open/fifo_never_blocks", test_fifo_never_blocks);
 	g_test_add_func("/safe_open/regular_file", test_regular_file);
+	g_test_add_func("/safe_open/hard_link_refused", test_hard_link_refused);
 	g_test_add_func("/safe_open/create_unique", test_create_unique);
 	g_test_add_func("/safe_open/write_atomic", test_write_atomic);
 	g_test_add_func("/safe_open/read_safe", test_read_safe);
