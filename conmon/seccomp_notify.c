@@ -83,7 +83,8 @@ struct seccomp_agent {
 	char *bundle;
 	char *config_path;
 	struct seccomp_plugin_conf conf;
-	GPtrArray *conns;
+	GPtrArray *conns;     /* pending, at most SECCOMP_AGENT_PENDING_MAX */
+	bool refusing;	      /* said so once since the last pending connection ended */
 	GPtrArray *listeners; /* one per seccomp filter: the container's, then exec'd processes' */
 	struct seccomp_notif_sizes sizes;
 	struct seccomp_notif *req;
@@ -347,6 +348,7 @@ static gboolean on_conn(int fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_CONTINUE;
 	conn_finish(c);
 	c->source = 0;
+	c->agent->refusing = false;
 	g_ptr_array_remove_fast(c->agent->conns, c);
 	return G_SOURCE_REMOVE;
 }
@@ -363,6 +365,14 @@ static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 			if (errno != EAGAIN)
 				diag_warn("Failed to accept on the seccomp notify socket: %s", g_strerror(errno));
 			return G_SOURCE_CONTINUE;
+		}
+		if (a->conns->len >= SECCOMP_AGENT_PENDING_MAX) {
+			if (!a->refusing)
+				diag_warn("seccomp notify: %u connections wait for a listener fd: closing new ones",
+					  a->conns->len);
+			a->refusing = true;
+			close(cfd);
+			continue;
 		}
 		struct conn *c = g_new0(struct conn, 1);
 		c->agent = a;

@@ -47,6 +47,13 @@ typedef int (*seccomp_plugin_stop_fn)(void *opaque);
 
 struct seccomp_agent;
 
+/*
+ * Runtime connections that have not yet delivered their listener fd: one per
+ * filter being set up, so a few at most. Past this many, a new connection is
+ * closed at once.
+ */
+#define SECCOMP_AGENT_PENDING_MAX 16
+
 /* Listen on socket_path; plugins is a ':'-separated list of .so paths (NULL: none, all ENOTSUP). */
 struct seccomp_agent *seccomp_agent_new(const char *socket_path, const char *plugins, GError **err);
 

@@ -286,6 +286,68 @@ static void test_bad_plugins(void)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+static int connect_client(const char *sock_path)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
+	g_assert_cmpint(s, >=, 0);
+	g_assert_cmpint(connect(s, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+	drain_loop();
+	return s;
+}
+
+/* Still held open by the agent (nothing to read yet), or closed by it (EOF). */
+static bool held_open(int s)
+{
+	char c;
+	ssize_t n = recv(s, &c, 1, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return true;
+	g_assert_cmpint(n, ==, 0);
+	return false;
+}
+
+/* Connections that never deliver a listener fd are held up to the cap; past it they are closed at once. */
+static void test_pending_capped(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("conmon-seccomp-XXXXXX", &err);
+	g_assert_no_error(err);
+	g_autofree char *sock = g_build_filename(dir, "seccomp.sock", NULL);
+	struct seccomp_agent *a = seccomp_agent_new(sock, NULL, &err);
+	if (a == NULL && seccomp_unavailable(err)) {
+		g_assert_cmpint(g_rmdir(dir), ==, 0);
+		return;
+	}
+	g_assert_no_error(err);
+
+	int pending[SECCOMP_AGENT_PENDING_MAX];
+	for (int i = 0; i < SECCOMP_AGENT_PENDING_MAX; i++)
+		pending[i] = connect_client(sock);
+	for (int i = 0; i < 3; i++) {
+		int extra = connect_client(sock);
+		g_assert_false(held_open(extra));
+		close(extra);
+	}
+	for (int i = 0; i < SECCOMP_AGENT_PENDING_MAX; i++)
+		g_assert_true(held_open(pending[i]));
+	/* One that leaves makes room for the next. */
+	close(pending[0]);
+	drain_loop();
+	pending[0] = connect_client(sock);
+	g_assert_true(held_open(pending[0]));
+	int extra = connect_client(sock);
+	g_assert_false(held_open(extra));
+	close(extra);
+
+	for (int i = 0; i < SECCOMP_AGENT_PENDING_MAX; i++)
+		close(pending[i]);
+	drain_loop();
+	seccomp_agent_free(a);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 static char *find_plugin_source(void)
 {
 	const char *rel = "tests/plugins/test_plugin.c";
@@ -356,6 +418,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/seccomp_notify/plugins", test_plugins);
 	g_test_add_func("/seccomp_notify/plugin_order", test_plugin_order);
 	g_test_add_func("/seccomp_notify/bad_plugins", test_bad_plugins);
+	g_test_add_func("/seccomp_notify/pending_capped", test_pending_capped);
 	int rc = g_test_run();
 	remove_plugins();
 	return rc;
