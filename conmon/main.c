@@ -176,11 +176,16 @@ static void daemonize(struct monitor *m)
 	}
 }
 
-static void fail_to_engine(struct monitor *m, const char *message)
+static void fail_to_engine_at(struct monitor *m, enum diag_level level, const char *message)
 {
-	diag_error("%s", message);
+	diag_log(level, "%s", message);
 	sync_send(&m->sync_fd, sync_key(m->opts.api_version, m->opts.exec), -1, message);
 	exit(EXIT_FAILURE);
+}
+
+static void fail_to_engine(struct monitor *m, const char *message)
+{
+	fail_to_engine_at(m, DIAG_ERROR, message);
 }
 
 static void make_pipe(int fds[2])
@@ -347,14 +352,27 @@ static void setup_endpoints(struct monitor *m)
 	}
 }
 
-/* The runtime has exited: it succeeded and left the container's pid, or the engine hears why not. */
+/* What the runtime printed, else its exit status. */
+static char *runtime_failure(int err_r, int wstatus)
+{
+	char *text = runtime_stderr(err_r);
+	if (text == NULL)
+		text = g_strdup_printf("runtime exited with status %d and no error output",
+				       exit_status_from_wait(wstatus));
+	return text;
+}
+
+/*
+ * The runtime has exited: it succeeded and left the container's pid, or the engine hears why not.
+ * exec, as conmon 2.2.1: a non-zero status alone is no failure (a runtime may pass the command's
+ * own on); a missing pid file is, and it is a warning there. 2.2.1 then exits without a word to
+ * the engine, which sees an exec that never ran succeed: it hears it here, as from conmon main.
+ */
 static void take_container_pid(struct monitor *m, int wstatus, int err_r)
 {
-	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-		g_autofree char *text = runtime_stderr(err_r);
-		if (text == NULL)
-			text = g_strdup_printf("runtime exited with status %d and no error output",
-					       exit_status_from_wait(wstatus));
+	bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
+	if (failed && !m->opts.exec) {
+		g_autofree char *text = runtime_failure(err_r, wstatus);
 		fail_to_engine(m, text);
 	}
 	g_autoptr(GError) error = NULL;
@@ -363,11 +381,14 @@ static void take_container_pid(struct monitor *m, int wstatus, int err_r)
 	 * said; what it printed explains why better than we can (conmon main).
 	 */
 	if (runtime_read_pidfile(m->opts.container_pidfile, &m->container_pid, &error) < 0) {
-		g_autofree char *text = runtime_stderr(err_r);
+		g_autofree char *text = failed ? runtime_failure(err_r, wstatus) : runtime_stderr(err_r);
 		if (text == NULL)
 			text = g_strdup_printf("Failed to read the container pid: %s", error->message);
-		fail_to_engine(m, text);
+		fail_to_engine_at(m, m->opts.exec ? DIAG_WARN : DIAG_ERROR, text);
 	}
+	if (failed)
+		diag_debug("runtime exec exited with status %d after starting process %d",
+			   exit_status_from_wait(wstatus), (int)m->container_pid);
 }
 
 /* One master, three owners: resizes (master_fd), the output reader (returned), the input sink. */

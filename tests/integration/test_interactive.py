@@ -483,6 +483,27 @@ def test_exec_nonexistent_command(ctx):
     check_eq(st["status"], "running", "container after the failed exec")
 
 
+@test(upstream="2.2.1")
+def test_exec_runtime_nonzero_after_start(ctx):
+    """A `runtime exec` that exits non-zero after starting the process (its pid file written) has not
+    failed, as in conmon 2.2.1 (a runtime may pass the command's status on; 2.1.6 reports -1): the
+    engine gets the pid, then the command's own exit status."""
+    b, _ = running_sleeper(ctx)
+    wrapper = os.path.join(ctx.tmp, "runtime-exits-3")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\n%s "$@"\nexit 3\n' % ctx.suite.runc)
+    os.chmod(wrapper, 0o755)
+    e = Exec(ctx, b, ["sh", "-c", "sleep 0.5; exit 7"], runtime=wrapper)
+    c = e.handshake()
+    try:
+        raw, _ = e.m.sync_json()
+        check(re.fullmatch(rb'\{"data": [1-9][0-9]*\}\n', raw), "first sync message %r: want the pid" % raw)
+        check_eq(e.m.read_sync(), b'{"data": 7}\n', "exit sync message")
+    finally:
+        c.close()
+    check_eq(e.m.wait_exit_file(path=e.exit_file), b"7", "exec exit file")
+
+
 def _monitor_for(path):
     """Pids of processes whose command line names path (the exec monitor daemon)."""
     out = []

@@ -186,6 +186,25 @@ def test_syslog_quiet_session(ctx):
             len(warnings), " | ".join(warnings[:4])))
 
 
+@test(upstream="2.2.1")
+def test_syslog_exec_failure_is_a_warning(ctx):
+    """podman exec of a command the runtime cannot start: the exec's monitor says why as a warning, not
+    an error (conmon 2.2.1 warns; 2.1.6 logs an error), and podman still hears why."""
+    name = ctx.name()
+    with SyslogCapture() as cap:
+        dbg(ctx, "run", "-d", "--name", name, "--cidfile", cidfile(ctx, name), *ctx.run_args(), "sleep", "100")
+        cid = read_cid(ctx, name)
+        res = ctx.podman("--log-level", "debug", "exec", name, "/no/such/cmd")
+        dbg(ctx, "rm", "-f", "-t", "0", name)
+        check(wait_for(lambda: not monitors_running(ctx, [cid]), 20), "monitors still running")
+        lines = monitor_lines(cap, [cid])
+    note(ctx, "failed exec", lines)
+    check(res.returncode != 0 and "/no/such/cmd" in res.err, "podman exec of a missing command: %r" % res)
+    errors = [t for pri, t in lines if pri <= 3 or " <error>: " in t]
+    check(not errors, "error lines for a failed exec: %s" % " | ".join(errors[:4]))
+    check(any("/no/such/cmd" in t for t in bad(lines)), "no warning naming the command: %r" % lines[-6:])
+
+
 @test(improvement="on a full disk conmon 2.1.6 warns for every record (hundreds of 'failed to flush "
                   "buffer to log' lines) and never says why; ours warns once, with the cause")
 def test_syslog_log_enospc(ctx):
