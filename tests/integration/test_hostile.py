@@ -125,9 +125,11 @@ def full_tmpfs(ctx, name):
 
 
 def _exit_command_args(marker):
-    # The exit command records that it ran, with the arguments it was given.
+    # The exit command records that it ran, with the arguments it was given: written aside and renamed,
+    # so the marker never exists empty.
     return ["--exit-command", "/bin/sh", "--exit-command-arg", "-c",
-            "--exit-command-arg", 'echo "$0" > %s' % marker, "--exit-command-arg", "ran"]
+            "--exit-command-arg", 'echo "$0" > %s.tmp && mv %s.tmp %s' % (marker, marker, marker),
+            "--exit-command-arg", "ran"]
 
 
 @test()
