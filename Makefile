@@ -27,7 +27,8 @@ WRAP_BIN   ?= wrapper/ctr-wrap
 MONITOR_MAN := ctr-wrap-conmon.8
 
 PKG_CONMON := glib-2.0
-PKG_WRAP   := glib-2.0 yajl libseccomp libcap libarchive
+# libarchive is loaded when an image is unpacked (wrapper/archive_lib.c), not linked.
+PKG_WRAP   := glib-2.0 yajl libseccomp libcap
 PKG_ALL    := glib-2.0 libsystemd yajl libseccomp libcap libarchive
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \

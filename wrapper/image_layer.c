@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "wrapper/image_layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -15,11 +13,15 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "wrapper/archive_lib.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 #define WH_META ".wh..wh."
 #define CHUNK (128 * 1024)
+
+/* Set by image_layer_unpack, the only way in, before anything below runs. */
+static const struct archive_lib *al;
 
 char *image_layer_clean_path(const char *path, GError **err)
 {
@@ -80,7 +82,7 @@ static la_ssize_t blob_read(struct archive *a, void *data, const void **out)
 		n = read(b->fd, b->buf, sizeof(b->buf));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		archive_set_error(a, errno, "reading the layer: %s", g_strerror(errno));
+		al->archive_set_error(a, errno, "reading the layer: %s", g_strerror(errno));
 		return -1;
 	}
 	g_checksum_update(b->sum, (guchar *)b->buf, n);
@@ -98,10 +100,10 @@ struct diff_in {
 static la_ssize_t diff_read(struct archive *a, void *data, const void **out)
 {
 	struct diff_in *d = data;
-	la_ssize_t n = archive_read_data(d->outer, d->buf, sizeof(d->buf));
+	la_ssize_t n = al->archive_read_data(d->outer, d->buf, sizeof(d->buf));
 
 	if (n < 0) {
-		archive_set_error(a, archive_errno(d->outer), "%s", archive_error_string(d->outer));
+		al->archive_set_error(a, al->archive_errno(d->outer), "%s", al->archive_error_string(d->outer));
 		return -1;
 	}
 	g_checksum_update(d->sum, (guchar *)d->buf, n);
@@ -171,21 +173,21 @@ static void drop_overlay_xattrs(struct archive_entry *e)
 	const void *value;
 	size_t size;
 
-	if (archive_entry_xattr_reset(e) == 0)
+	if (al->archive_entry_xattr_reset(e) == 0)
 		return;
-	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+	while (al->archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 		if (g_str_has_prefix(name, "trusted.overlay."))
 			continue;
 		g_ptr_array_add(keep, g_strdup(name));
 		g_ptr_array_add(keep, g_memdup2(value, size));
 		g_ptr_array_add(keep, GSIZE_TO_POINTER(size));
 	}
-	if ((guint)archive_entry_xattr_count(e) * 3 == keep->len)
+	if ((guint)al->archive_entry_xattr_count(e) * 3 == keep->len)
 		return;
-	archive_entry_xattr_clear(e);
+	al->archive_entry_xattr_clear(e);
 	for (guint i = 0; i + 2 < keep->len; i += 3)
-		archive_entry_xattr_add_entry(e, keep->pdata[i], keep->pdata[i + 1],
-					      GPOINTER_TO_SIZE(keep->pdata[i + 2]));
+		al->archive_entry_xattr_add_entry(e, keep->pdata[i], keep->pdata[i + 1],
+						  GPOINTER_TO_SIZE(keep->pdata[i + 2]));
 	/* The sizes are not pointers to free. */
 	for (guint i = 2; i < keep->len; i += 3)
 		keep->pdata[i] = NULL;
@@ -194,11 +196,11 @@ static void drop_overlay_xattrs(struct archive_entry *e)
 /* libarchive's disk errors ("Write failed") with the errno behind them. */
 static int disk_error(GError **err, struct archive *disk, const char *what, const char *path)
 {
-	int e = archive_errno(disk);
+	int e = al->archive_errno(disk);
 
-	if (e > 0 && !strstr(archive_error_string(disk), g_strerror(e)))
-		return cm_set_error(err, e, "%s %s: %s: %s", what, path, archive_error_string(disk), g_strerror(e));
-	return cm_set_error(err, e, "%s %s: %s", what, path, archive_error_string(disk));
+	if (e > 0 && !strstr(al->archive_error_string(disk), g_strerror(e)))
+		return cm_set_error(err, e, "%s %s: %s: %s", what, path, al->archive_error_string(disk), g_strerror(e));
+	return cm_set_error(err, e, "%s %s: %s", what, path, al->archive_error_string(disk));
 }
 
 static int copy_data(struct archive *in, struct archive *disk, const char *path, GError **err)
@@ -207,24 +209,24 @@ static int copy_data(struct archive *in, struct archive *disk, const char *path,
 		const void *buf;
 		size_t size;
 		la_int64_t offset;
-		int r = archive_read_data_block(in, &buf, &size, &offset);
+		int r = al->archive_read_data_block(in, &buf, &size, &offset);
 
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_OK)
-			return cm_set_error(err, EIO, "corrupt layer at %s: %s", path, archive_error_string(in));
-		if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_OK)
+			return cm_set_error(err, EIO, "corrupt layer at %s: %s", path, al->archive_error_string(in));
+		if (al->archive_write_data_block(disk, buf, size, offset) < ARCHIVE_OK)
 			return disk_error(err, disk, "writing", path);
 	}
 }
 
 static int unpack_entry(struct archive *in, struct archive *disk, int root, struct archive_entry *e, GError **err)
 {
-	const char *raw = archive_entry_pathname(e);
+	const char *raw = al->archive_entry_pathname(e);
 	g_autofree char *path = raw ? image_layer_clean_path(raw, err) : NULL;
 	g_autofree char *dir = NULL;
 	g_autofree char *name = NULL;
-	const char *link = archive_entry_hardlink(e);
+	const char *link = al->archive_entry_hardlink(e);
 	enum image_whiteout kind;
 
 	if (!raw)
@@ -243,28 +245,28 @@ static int unpack_entry(struct archive *in, struct archive *disk, int root, stru
 		}
 		if (!*target)
 			return cm_set_error(err, EINVAL, "hard link %s points at the layer's top directory", path);
-		archive_entry_set_hardlink(e, target);
+		al->archive_entry_set_hardlink(e, target);
 	}
-	archive_entry_set_pathname(e, *path ? path : ".");
+	al->archive_entry_set_pathname(e, *path ? path : ".");
 	drop_overlay_xattrs(e);
-	if (archive_write_header(disk, e) < ARCHIVE_OK)
+	if (al->archive_write_header(disk, e) < ARCHIVE_OK)
 		return disk_error(err, disk, "entry", *path ? path : ".");
-	if (archive_entry_size(e) > 0 && !link && copy_data(in, disk, path, err) < 0)
+	if (al->archive_entry_size(e) > 0 && !link && copy_data(in, disk, path, err) < 0)
 		return -1;
-	if (archive_write_finish_entry(disk) < ARCHIVE_OK)
+	if (al->archive_write_finish_entry(disk) < ARCHIVE_OK)
 		return disk_error(err, disk, "entry", *path ? path : ".");
 	return 0;
 }
 
 static struct archive *disk_writer(void)
 {
-	struct archive *disk = archive_write_disk_new();
+	struct archive *disk = al->archive_write_disk_new();
 
 	/* No name lookup: ownership stays numeric, as the image has it. */
-	archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-						     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-						     ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-						     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE);
+	al->archive_write_disk_set_options(
+		disk, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+			      ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+			      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE);
 	return disk;
 }
 
@@ -276,12 +278,12 @@ static int unpack_stream(struct archive *in, int root, GError **err)
 	int rc = 0;
 
 	for (;;) {
-		int r = archive_read_next_header(in, &e);
+		int r = al->archive_read_next_header(in, &e);
 
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			rc = cm_set_error(err, EIO, "corrupt layer: %s", archive_error_string(in));
+			rc = cm_set_error(err, EIO, "corrupt layer: %s", al->archive_error_string(in));
 			break;
 		}
 		if (unpack_entry(in, disk, root, e, err) < 0) {
@@ -290,9 +292,9 @@ static int unpack_stream(struct archive *in, int root, GError **err)
 		}
 	}
 	/* Close sets the directories' final modes and times. */
-	if (archive_write_close(disk) < ARCHIVE_OK && rc == 0)
+	if (al->archive_write_close(disk) < ARCHIVE_OK && rc == 0)
 		rc = disk_error(err, disk, "finishing", "the layer");
-	archive_write_free(disk);
+	al->archive_write_free(disk);
 	return rc;
 }
 
@@ -314,7 +316,7 @@ static int drain(struct archive *outer, struct diff_in *d, struct blob_in *b, GE
 	while ((n = diff_read(outer, d, &p)) > 0)
 		;
 	if (n < 0)
-		return cm_set_error(err, EIO, "corrupt layer: %s", archive_error_string(outer));
+		return cm_set_error(err, EIO, "corrupt layer: %s", al->archive_error_string(outer));
 	while ((n = blob_read(outer, b, &p)) > 0)
 		;
 	if (n < 0)
@@ -326,8 +328,8 @@ static int unpack_here(int blob_fd, int root, const char *digest, const char *di
 {
 	g_autofree struct blob_in *b = g_new0(struct blob_in, 1);
 	g_autofree struct diff_in *d = g_new0(struct diff_in, 1);
-	struct archive *outer = archive_read_new();
-	struct archive *in = archive_read_new();
+	struct archive *outer = al->archive_read_new();
+	struct archive *in = al->archive_read_new();
 	struct archive_entry *e;
 	int rc = -1;
 
@@ -335,21 +337,21 @@ static int unpack_here(int blob_fd, int root, const char *digest, const char *di
 	b->sum = g_checksum_new(G_CHECKSUM_SHA256);
 	d->outer = outer;
 	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
-	archive_read_support_filter_gzip(outer);
-	archive_read_support_filter_zstd(outer);
-	archive_read_support_format_raw(outer);
-	archive_read_support_format_tar(in);
-	if (archive_read_open(outer, b, NULL, blob_read, NULL) < ARCHIVE_OK ||
-	    archive_read_next_header(outer, &e) < ARCHIVE_OK)
-		cm_set_error(err, EIO, "corrupt layer: %s", archive_error_string(outer));
-	else if (archive_read_open(in, d, NULL, diff_read, NULL) < ARCHIVE_OK)
-		cm_set_error(err, EIO, "corrupt layer: %s", archive_error_string(in));
+	al->archive_read_support_filter_gzip(outer);
+	al->archive_read_support_filter_zstd(outer);
+	al->archive_read_support_format_raw(outer);
+	al->archive_read_support_format_tar(in);
+	if (al->archive_read_open(outer, b, NULL, blob_read, NULL) < ARCHIVE_OK ||
+	    al->archive_read_next_header(outer, &e) < ARCHIVE_OK)
+		cm_set_error(err, EIO, "corrupt layer: %s", al->archive_error_string(outer));
+	else if (al->archive_read_open(in, d, NULL, diff_read, NULL) < ARCHIVE_OK)
+		cm_set_error(err, EIO, "corrupt layer: %s", al->archive_error_string(in));
 	else if (unpack_stream(in, root, err) == 0 && drain(outer, d, b, err) == 0 &&
 		 check_digest(b->sum, digest, "layer", err) == 0 &&
 		 check_digest(d->sum, diff_id, "uncompressed layer (diff id)", err) == 0)
 		rc = 0;
-	archive_read_free(in);
-	archive_read_free(outer);
+	al->archive_read_free(in);
+	al->archive_read_free(outer);
 	g_checksum_free(b->sum);
 	g_checksum_free(d->sum);
 	return rc;
@@ -361,6 +363,9 @@ int image_layer_unpack(int blob_fd, const char *dir, const char *digest, const c
 	_cleanup_close_ int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc;
 
+	al = archive_lib_load(err);
+	if (!al)
+		return -1;
 	if (cwd < 0)
 		return cm_set_errno(err, errno, "open the current directory");
 	if (root < 0)
