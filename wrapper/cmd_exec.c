@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -69,11 +70,14 @@ struct exec_job {
 	char *sid;
 	gboolean tty, interactive;
 	char *detach_keys;
+	GByteArray *keys; /* detach_keys parsed */
 	char **args;
+	char **mon_argv;
 	struct mon_spawn mon;
 	bool keep_dir; /* detached: the monitor still uses it */
 };
 
+/* No --exit-dir: the status comes back on the sync socket, and nothing reads an exec's exit file. */
 static char **exec_monitor_argv(struct exec_job *j, const char *conmon)
 {
 	GPtrArray *a = g_ptr_array_new();
@@ -87,8 +91,6 @@ static char **exec_monitor_argv(struct exec_job *j, const char *conmon)
 	g_ptr_array_add(a, g_build_filename(j->dir, "exec_pid", NULL));
 	g_ptr_array_add(a, g_strdup("-n"));
 	g_ptr_array_add(a, g_strdup(j->st->name));
-	g_ptr_array_add(a, g_strdup("--exit-dir"));
-	g_ptr_array_add(a, g_build_filename(j->dir, "exit", NULL));
 	g_ptr_array_add(a, g_strdup("--full-attach"));
 	g_ptr_array_add(a, g_strdup("-l"));
 	g_ptr_array_add(a, g_strdup("none"));
@@ -110,52 +112,98 @@ static char **exec_monitor_argv(struct exec_job *j, const char *conmon)
 	return (char **)g_ptr_array_free(a, FALSE);
 }
 
-static int exec_run(struct exec_job *j)
+/* The exec bundle: a directory beside the container's with the process object in it. */
+static int exec_prepare(struct exec_job *j, GError **err)
 {
-	g_autofree char *conmon = NULL, *config = NULL, *process = NULL, *proc_path = NULL, *exit_dir = NULL;
-	g_autofree char *message = NULL, *ctl = NULL;
-	g_autoptr(GByteArray) keys = g_byte_array_new();
-	g_auto(GStrv) argv = NULL;
-	_cleanup_close_ int sock = -1;
-	struct mon_attach_opts o = { 0 };
-	enum mon_attach_result res;
-	g_autoptr(GError) err = NULL;
-	int data = 0;
+	g_autofree char *config = NULL, *process = NULL, *proc_path = NULL;
 
-	if (state_status(j->ctx->root, j->st, NULL) != CTR_RUNNING) {
-		cm_set_error(&err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", j->st->name);
-		return wrap_fail(err);
-	}
-	if (mon_parse_detach_keys(j->detach_keys ? j->detach_keys : MON_DEFAULT_DETACH_KEYS, keys, &err) < 0 ||
-	    !(conmon = wrap_conmon(j->ctx, &err)))
-		return wrap_fail(err);
+	if (state_status(j->ctx->root, j->st, NULL) != CTR_RUNNING)
+		return cm_set_error(err, EINVAL, "container %s is not running (see ctr-wrap ps -a)", j->st->name);
+	if (mon_parse_detach_keys(j->detach_keys ? j->detach_keys : MON_DEFAULT_DETACH_KEYS, j->keys, err) < 0)
+		return -1;
 	config = g_build_filename(j->st->bundle, "config.json", NULL);
-	process = build_process_json(config, j->args, j->tty, &err);
+	process = build_process_json(config, j->args, j->tty, err);
 	if (!process)
-		return wrap_fail(err);
+		return -1;
 	j->sid = session_id();
 	j->dir = g_strdup_printf("%s/exec-%s", j->st->bundle, j->sid);
-	exit_dir = g_build_filename(j->dir, "exit", NULL);
-	proc_path = g_build_filename(j->dir, "process.json", NULL);
-	if (g_mkdir_with_parents(exit_dir, 0700) < 0) {
-		cm_set_errno(&err, errno, "mkdir %s", exit_dir);
-		return wrap_fail(err);
+	if (mkdir(j->dir, 0700) < 0) {
+		int e = errno;
+		g_clear_pointer(&j->dir, g_free);
+		return cm_set_errno(err, e, "mkdir %s/exec-%s", j->st->bundle, j->sid);
 	}
+	proc_path = g_build_filename(j->dir, "process.json", NULL);
 	/* The runtime runs it as root: nobody else may write it, whatever the caller's umask. */
-	if (cm_write_file_atomic(proc_path, process, strlen(process), 0600, false, &err) < 0)
-		return wrap_fail(err);
+	return cm_write_file_atomic(proc_path, process, strlen(process), 0600, false, err);
+}
 
-	argv = exec_monitor_argv(j, conmon);
-	j->mon.argv = argv;
+/* Start the monitor and wait until its attach socket is there ({"data": 0} on the attach pipe). */
+static int exec_spawn(struct exec_job *j, GError **err)
+{
+	g_autofree char *conmon = wrap_conmon(j->ctx, err);
+	g_autofree char *message = NULL;
+	int data = 0;
+
+	if (!conmon)
+		return -1;
+	j->mon_argv = exec_monitor_argv(j, conmon);
+	j->mon.argv = j->mon_argv;
 	j->mon.cwd = j->dir;
 	j->mon.exec_attach = true;
-	if (mon_spawn(&j->mon, &err) < 0 || mon_send_start(&j->mon, &err) < 0 || mon_wait_first(&j->mon, &err) < 0 ||
-	    mon_read_msg(j->mon.attach_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err) < 0)
+	if (mon_spawn(&j->mon, err) < 0 || mon_send_start(&j->mon, err) < 0 || mon_wait_first(&j->mon, err) < 0 ||
+	    mon_read_msg(j->mon.attach_fd, MON_SYNC_TIMEOUT_MS, &data, &message, err) < 0)
+		return -1;
+	if (data < 0)
+		return cm_set_error(err, EIO, "%s", message ? message : "exec failed");
+	return 0;
+}
+
+/* The monitor's word on an exec that did not run, or ended without a status. */
+static int exec_failed(char *message)
+{
+	fprintf(stderr, "ctr-wrap: %s\n", message ? g_strstrip(message) : "exec failed (no message)");
+	return mon_failure_code(message);
+}
+
+/* Relay the session until it ends: its exit code, or 0 when the user detached. */
+static int exec_relay(struct exec_job *j, int sock, const char *ctl, pid_t pid)
+{
+	struct mon_attach_opts o = {
+		.sock = sock,
+		.forward_stdin = j->interactive,
+		.tty = j->tty,
+		.detach_keys = j->keys->data,
+		.n_detach_keys = j->keys->len,
+		.ctl_path = ctl,
+		.signal_pid = pid,
+	};
+	g_autoptr(GError) err = NULL;
+	g_autofree char *message = NULL;
+	enum mon_attach_result res = mon_attach_run(&o, &err);
+	int data = 0;
+
+	if (res == MON_ATTACH_ERROR)
 		return wrap_fail(err);
-	if (data < 0) {
-		cm_set_error(&err, EIO, "%s", message ? message : "exec failed");
-		return wrap_fail(err);
+	if (res == MON_ATTACH_DETACHED) {
+		j->keep_dir = true;
+		return 0;
 	}
+	if (mon_read_msg(j->mon.sync_fd, -1, &data, &message, &err) < 0)
+		return wrap_fail(err);
+	if (data < 0)
+		return exec_failed(message);
+	return data > 255 ? WRAP_EXIT_ERROR : data;
+}
+
+static int exec_run(struct exec_job *j)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *message = NULL, *ctl = NULL;
+	_cleanup_close_ int sock = -1;
+	int pid = 0;
+
+	if (exec_prepare(j, &err) < 0 || exec_spawn(j, &err) < 0)
+		return wrap_fail(err);
 	sock = mon_attach_connect(j->dir, &err);
 	if (sock < 0)
 		return wrap_fail(err);
@@ -163,44 +211,32 @@ static int exec_run(struct exec_job *j)
 	if (j->tty)
 		mon_send_resize(ctl, STDIN_FILENO);
 	/* The runtime child waits for this second byte: we are attached, nothing is lost. */
-	if (mon_send_start(&j->mon, &err) < 0)
+	if (mon_send_start(&j->mon, &err) < 0 ||
+	    mon_read_msg(j->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &pid, &message, &err) < 0)
 		return wrap_fail(err);
-	g_clear_pointer(&message, g_free);
-	if (mon_read_msg(j->mon.sync_fd, MON_SYNC_TIMEOUT_MS, &data, &message, &err) < 0)
-		return wrap_fail(err);
-	if (data <= 0) {
-		fprintf(stderr, "ctr-wrap: %s\n", message ? g_strstrip(message) : "exec failed (no message)");
-		return mon_failure_code(message);
-	}
-	o.sock = sock;
-	o.forward_stdin = j->interactive;
-	o.tty = j->tty;
-	o.detach_keys = keys->data;
-	o.n_detach_keys = keys->len;
-	o.ctl_path = ctl;
-	o.signal_pid = data;
-	res = mon_attach_run(&o, &err);
-	if (res == MON_ATTACH_ERROR)
-		return wrap_fail(err);
-	if (res == MON_ATTACH_DETACHED) {
-		j->keep_dir = true;
-		return 0;
-	}
-	g_clear_pointer(&message, g_free);
-	if (mon_read_msg(j->mon.sync_fd, -1, &data, &message, &err) < 0)
-		return wrap_fail(err);
-	if (data < 0) {
-		fprintf(stderr, "ctr-wrap: %s\n", message ? g_strstrip(message) : "exec failed (no message)");
-		return mon_failure_code(message);
-	}
-	return data > 255 ? WRAP_EXIT_ERROR : data;
+	if (pid <= 0)
+		return exec_failed(message);
+	return exec_relay(j, sock, ctl, pid);
+}
+
+static void exec_job_clear(struct exec_job *j)
+{
+	mon_spawn_close(&j->mon);
+	if (j->dir && !j->keep_dir)
+		state_rm_rf(j->dir, NULL);
+	ctr_state_free(j->st);
+	g_free(j->dir);
+	g_free(j->sid);
+	g_free(j->detach_keys);
+	g_byte_array_unref(j->keys);
+	g_strfreev(j->mon_argv);
 }
 
 int cmd_exec(struct wrap_ctx *ctx, int argc, char **argv)
 {
 	g_autoptr(GOptionContext)
 		oc = wrap_option_context("CONTAINER COMMAND [ARG...]", "Run a command in a running container.");
-	struct exec_job j = { .ctx = ctx };
+	_cleanup_(exec_job_clear) struct exec_job j = { .ctx = ctx, .keys = g_byte_array_new() };
 	const GOptionEntry entries[] = { { "tty", 't', 0, G_OPTION_ARG_NONE, &j.tty, "Allocate a terminal", NULL },
 					 { "interactive", 'i', 0, G_OPTION_ARG_NONE, &j.interactive,
 					   "Forward our stdin", NULL },
@@ -208,26 +244,16 @@ int cmd_exec(struct wrap_ctx *ctx, int argc, char **argv)
 					   "Keys that detach (default " MON_DEFAULT_DETACH_KEYS ")", "KEYS" },
 					 { NULL } };
 	g_autoptr(GError) err = NULL;
-	int rc;
 
-	g_option_context_add_main_entries(oc, entries, NULL);
 	mon_spawn_init(&j.mon);
+	g_option_context_add_main_entries(oc, entries, NULL);
 	if (wrap_parse(oc, &argc, &argv) < 0)
 		return WRAP_EXIT_ERROR;
 	if (argc < 3) {
 		fprintf(stderr, "ctr-wrap: exec needs a container and a command: see ctr-wrap exec --help\n");
-		g_free(j.detach_keys);
 		return WRAP_EXIT_ERROR;
 	}
 	j.args = argv + 2;
 	j.st = wrap_lookup(ctx, argv[1], &err);
-	rc = j.st ? exec_run(&j) : wrap_fail(err);
-	mon_spawn_close(&j.mon);
-	if (j.dir && !j.keep_dir)
-		state_rm_rf(j.dir, NULL);
-	ctr_state_free(j.st);
-	g_free(j.dir);
-	g_free(j.sid);
-	g_free(j.detach_keys);
-	return rc;
+	return j.st ? exec_run(&j) : wrap_fail(err);
 }

@@ -553,6 +553,49 @@ def test_tty_detach_attach(ctx):
         shutil.rmtree(outdir, ignore_errors=True)
 
 
+
+@reg.test()
+def test_exec_stdin_tty_detach(ctx):
+    """exec -i forwards stdin; exec -it gets the caller's terminal size and returns the exit code; the detach
+    keys leave an exec session running."""
+    ctx.run_d("/bin/sleep", "100", name="ext")
+    path = os.path.join(ctx.root, "exec-input")
+    with open(path, "w") as f:
+        f.write("one\ntwo\nthree\n")
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        res = ctx.w("exec", "-i", "ext", "/bin/sh", "-c", "wc -l; exit 6", stdin_fd=fd, timeout=30)
+    finally:
+        os.close(fd)
+    check_eq((res.returncode, res.out.strip()), (6, "3"), "exec -i %r" % res)
+    outdir = tempfile.mkdtemp(prefix="extty-", dir=ctx.root)
+    master, slave = _pty()
+    try:
+        p = testlib.spawn(ctx.argv("exec", "-it", "ext", "/bin/sh"), outdir, stdin_fd=slave,
+                          stdio_fds=(slave, slave))
+        os.write(master, b"stty size; tty\n")
+        got = _read_until(master, b"/dev/pts/")
+        check(b"30 100" in got and b"/dev/pts/" in got, "terminal inside the exec: %r" % got[-300:])
+        os.write(master, b"exit 5\n")
+        check_eq(p.wait(15), 5, "exec -it exit code")
+    finally:
+        os.close(master)
+        os.close(slave)
+    master, slave = _pty()
+    try:
+        p = testlib.spawn(ctx.argv("exec", "-it", "ext", "/bin/sh", "-c", "echo ready; exec sleep 100"), outdir,
+                          stdin_fd=slave, stdio_fds=(slave, slave))
+        got = _read_until(master, b"ready")
+        check(b"ready" in got, "exec output before detach: %r" % got[-300:])
+        os.write(master, b"\x10\x11")
+        check_eq(p.wait(15), 0, "exec -it after ctrl-p,ctrl-q")
+        ps = ctx.ok("exec", "ext", "/bin/sh", "-c", "ps -o args | grep -c '^sleep 100$'").out
+        check_eq(ps.strip(), "1", "the detached exec's sleep still runs")
+    finally:
+        os.close(master)
+        os.close(slave)
+        shutil.rmtree(outdir, ignore_errors=True)
+
 @reg.test()
 def test_own_files_private_and_untrusted_state_refused(ctx):
     """Under umask 000 our files stay 0600; state others could have written is refused, not used."""
