@@ -667,7 +667,9 @@ def report_idle(results, o, r):
         "## Idle monitor",
         "",
         "One container running `sleep`; memory from /proc/PID/smaps_rollup, wakeups = context switches"
-        " of the monitor over %d s." % results["idle_seconds"],
+        " of the monitor over %d s. The kernel starts each process's stack at a random offset, so one"
+        " monitor's private dirty memory moves by a page or two from run to run; the mean over 200 monitors"
+        " (next section) is the steadier figure." % results["idle_seconds"],
         "",
         "| | ours | conmon 2.1.6 | ours / conmon |",
         "|---|---|---|---|",
@@ -782,8 +784,10 @@ def report_exec(results, o, r):
         " --log-level info --sync --log-global-size-max 16777216 --exec-process-spec F --runtime-arg --root=R`,"
         " sync and start pipes as fds 3 and 4, `CRI_O_EXTERNAL=1`; the start byte is written, the monitor waited"
         " for and `{\"exit_code\": 0}` read back. Monitor CPU = the monitor's own time from its zombie's"
-        " /proc/PID/schedstat (the runtime it runs is not counted); wall = spawn until the monitor exited,"
-        " which is what CRI-O waits for (mostly `runc exec`)." % oe["count"],
+        " /proc/PID/schedstat (the runtime it runs is not counted); the monitor is started with posix_spawn, a"
+        " vfork as Go's os/exec starts it for CRI-O, so a forked copy of the Python bench running until the"
+        " monitor's exec is not counted either (it added about 1.3 ms to each monitor's figure). Wall = spawn"
+        " until the monitor exited, which is what CRI-O waits for (mostly `runc exec`)." % oe["count"],
         "",
         "| per exec | ours | conmon 2.1.6 | ours / conmon |",
         "|---|---|---|---|",
