@@ -350,10 +350,11 @@ def wait_for(pred, timeout, interval=0.02):
 
 
 def read_file(path):
+    """The file's bytes, or None once it is gone (a /proc file of a process that just exited: ESRCH)."""
     try:
         with open(path, "rb") as f:
             return f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 
