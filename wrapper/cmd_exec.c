@@ -195,6 +195,21 @@ static int exec_relay(struct exec_job *j, int sock, const char *ctl, pid_t pid)
 	return data > 255 ? WRAP_EXIT_ERROR : data;
 }
 
+/*
+ * The runtime has read the process object and the monitor the pid file: removed while the process runs,
+ * they are not part of the cleanup the user waits for once it exits (the rest goes with the directory).
+ */
+static void exec_drop_spent_files(const struct exec_job *j)
+{
+	const char *spent[] = { "process.json", "exec_pid" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(spent); i++) {
+		g_autofree char *path = g_build_filename(j->dir, spent[i], NULL);
+		if (unlink(path) < 0 && errno != ENOENT)
+			g_debug("unlink %s: %s", path, g_strerror(errno));
+	}
+}
+
 static int exec_run(struct exec_job *j)
 {
 	g_autoptr(GError) err = NULL;
@@ -216,6 +231,7 @@ static int exec_run(struct exec_job *j)
 		return wrap_fail(err);
 	if (pid <= 0)
 		return exec_failed(message);
+	exec_drop_spent_files(j);
 	return exec_relay(j, sock, ctl, pid);
 }
 
