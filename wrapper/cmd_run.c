@@ -148,6 +148,7 @@ static int prepare(struct run_job *j, GError **err)
 	if (!(st->runtime = wrap_runtime(j->ctx, err)) || !(conmon = wrap_conmon(j->ctx, err)) ||
 	    state_init_root(j->ctx->root, err) < 0 || !(st->id = spec_new_id(err)))
 		return -1;
+	j->host.seccomp_cache = g_build_filename(j->ctx->root, "seccomp", NULL);
 	if (!(json = spec_build(&j->so, st->id, &j->host, true, warnings, err)))
 		return -1;
 	for (guint i = 0; i < warnings->len; i++)

@@ -14,6 +14,9 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/error.h"
+#include "common/io.h"
+#include "common/safe_open.h"
+#include "wrapper/seccomp_cache.h"
 #include "wrapper/seccomp_profile.h"
 
 /* ---- host facts ---- */
@@ -59,6 +62,7 @@ void spec_host_clear(struct spec_host *host)
 {
 	g_free(host->kernel);
 	g_strfreev(host->extra_masked);
+	g_free(host->seccomp_cache);
 	memset(host, 0, sizeof(*host));
 }
 
@@ -479,6 +483,17 @@ static struct seccomp_profile *resolve_seccomp(const struct spec_opts *o, const 
 	if (!profile)
 		return NULL;
 	resolved = seccomp_profile_resolve(profile, &target);
+	if (host->seccomp_cache) {
+		g_autofree char *key = seccomp_cache_key(resolved, host->arch);
+		guint first = warnings ? warnings->len : 0;
+
+		if (seccomp_cache_lookup(host->seccomp_cache, key, warnings))
+			return g_steal_pointer(&resolved);
+		if (seccomp_profile_compile(resolved, warnings, err) < 0)
+			return NULL;
+		seccomp_cache_store(host->seccomp_cache, key, warnings, first);
+		return g_steal_pointer(&resolved);
+	}
 	if (seccomp_profile_compile(resolved, warnings, err) < 0)
 		return NULL;
 	return g_steal_pointer(&resolved);
@@ -593,13 +608,8 @@ char *spec_build(const struct spec_opts *opts, const char *id, const struct spec
 int spec_write_bundle(const char *bundle_dir, const char *json, GError **err)
 {
 	g_autofree char *path = g_build_filename(bundle_dir, "config.json", NULL);
-	g_autoptr(GError) local = NULL;
 
-	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local)) {
-		cm_set_error(err, local->code == G_FILE_ERROR_NOENT ? ENOENT : EIO, "%s", local->message);
-		return -1;
-	}
-	return 0;
+	return cm_write_file_atomic(path, json, strlen(json), 0600, false, err);
 }
 
 char *spec_new_id(GError **err)

@@ -20,6 +20,7 @@ struct spec_host {
 	uint32_t arch;	     /* SCMP_ARCH_* of this machine */
 	char *kernel;	     /* uname release */
 	char **extra_masked; /* host paths to mask that exist only on some machines */
+	char *seccomp_cache; /* directory of seccomp checks that passed (seccomp_cache.h); NULL: compile each time */
 };
 
 void spec_host_detect(struct spec_host *host);
@@ -42,7 +43,10 @@ void spec_host_clear(struct spec_host *host);
 char *spec_build(const struct spec_opts *opts, const char *id, const struct spec_host *host, bool pretty,
 		 GPtrArray *warnings, GError **err);
 
-/* Write json to bundle_dir/config.json (mode 0600: it may hold secrets in env), atomically. */
+/*
+ * Write json to bundle_dir/config.json (mode 0600: it may hold secrets in env), atomically, without
+ * fsync: like state.json it lives under the state root (a tmpfs by default) and is rewritten each run.
+ */
 int spec_write_bundle(const char *bundle_dir, const char *json, GError **err);
 
 /* A new random container id: 64 lower-case hex digits. */

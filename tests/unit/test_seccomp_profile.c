@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <linux/capability.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "wrapper/seccomp_cache.h"
 #include "wrapper/seccomp_profile.h"
 
 /* Real syscalls newer than the libseccomp (2.5.4) this is built against. */
@@ -410,6 +413,80 @@ static void test_names(void)
 	g_assert_null(seccomp_arch_name(0));
 }
 
+static guint entries(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	guint n = 0;
+
+	while (d && g_dir_read_name(d))
+		n++;
+	return n;
+}
+
+static void test_cache(void)
+{
+	g_autofree char *tmp = g_dir_make_tmp("seccomp-cache-XXXXXX", NULL);
+	g_autofree char *dir = g_build_filename(tmp, "seccomp", NULL);
+	g_autoptr(seccomp_profile) p1 = resolve_default(caps_default(), seccomp_arch_native());
+	g_autoptr(seccomp_profile) p1b = resolve_default(caps_default(), seccomp_arch_native());
+	g_autoptr(seccomp_profile) p2 = resolve_default(caps_all(), seccomp_arch_native());
+	g_autofree char *key1 = seccomp_cache_key(p1, seccomp_arch_native());
+	g_autofree char *key1b = seccomp_cache_key(p1b, seccomp_arch_native());
+	g_autofree char *key2 = seccomp_cache_key(p2, seccomp_arch_native());
+	g_autofree char *other_arch = seccomp_cache_key(p1, SCMP_ARCH_AARCH64);
+	g_autofree char *path = g_build_filename(dir, key1, NULL);
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) back = g_ptr_array_new_with_free_func(g_free);
+	struct stat sb;
+
+	g_assert_cmpstr(key1, ==, key1b);
+	g_assert_cmpstr(key1, !=, key2);
+	g_assert_cmpstr(key1, !=, other_arch);
+	g_assert_false(seccomp_cache_lookup(dir, key1, back));
+
+	/* What a user profile's compile warned about comes back with the hit, newlines and all. */
+	g_ptr_array_add(warnings, g_strdup("before this compile"));
+	g_ptr_array_add(warnings, g_strdup("unknown syscall \"x\ny\" skipped"));
+	seccomp_cache_store(dir, key1, warnings, 1);
+	g_assert_true(seccomp_cache_lookup(dir, key1, back));
+	g_assert_cmpuint(back->len, ==, 1);
+	g_assert_cmpstr(back->pdata[0], ==, "unknown syscall \"x\ny\" skipped");
+	g_assert_false(seccomp_cache_lookup(dir, key2, NULL));
+	g_assert_cmpint(stat(dir, &sb), ==, 0);
+	g_assert_cmpint(sb.st_mode & 07777, ==, 0700);
+	g_assert_cmpint(stat(path, &sb), ==, 0);
+	g_assert_cmpint(sb.st_mode & 07777, ==, 0600);
+
+	/* A corrupt entry is a miss, and the next store replaces it. */
+	g_assert_true(g_file_set_contents(path, "ctr-wrap seccomp check 1: pass", -1, NULL));
+	g_assert_false(seccomp_cache_lookup(dir, key1, NULL));
+	seccomp_cache_store(dir, key1, NULL, 0);
+	g_assert_true(seccomp_cache_lookup(dir, key1, NULL));
+
+	/* A link planted as an entry is neither read nor written through. */
+	g_assert_cmpint(unlink(path), ==, 0);
+	g_assert_cmpint(symlink("/etc/hostname", path), ==, 0);
+	g_assert_false(seccomp_cache_lookup(dir, key1, NULL));
+	seccomp_cache_store(dir, key1, NULL, 0);
+	g_assert_cmpint(lstat(path, &sb), ==, 0);
+	g_assert_true(S_ISREG(sb.st_mode));
+
+	/* Bounded: the oldest entries go. */
+	for (int i = 0; i < SECCOMP_CACHE_MAX + 5; i++) {
+		g_autofree char *k = g_strdup_printf("%064d", i);
+		seccomp_cache_store(dir, k, NULL, 0);
+	}
+	g_assert_cmpuint(entries(dir), ==, SECCOMP_CACHE_MAX);
+	{
+		g_autofree char *newest = g_strdup_printf("%064d", SECCOMP_CACHE_MAX + 4);
+		g_assert_true(seccomp_cache_lookup(dir, newest, NULL));
+	}
+	{
+		g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+		g_assert_cmpint(system(rm), ==, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -426,5 +503,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/seccomp/compile-repeated-arg", test_compile_repeated_arg);
 	g_test_add_func("/seccomp/load", test_load);
 	g_test_add_func("/seccomp/names", test_names);
+	g_test_add_func("/seccomp/cache", test_cache);
 	return g_test_run();
 }
