@@ -171,13 +171,15 @@ class Tree:
 
 
 def _serial(rows, end):
-    """(label, start, stop) in time order -> [(label, seconds, on_foreground)]; the gap after the last
-    row that finished before end is the tail."""
+    """(label, start, stop[, on_foreground]) in time order -> [(label, seconds, on_foreground)]; without
+    the flag a row is on the foreground when it ended before end. The gap after the last foreground row
+    is the tail."""
     out, last = [], None
-    for label, a, b in rows:
+    for row in rows:
+        label, a, b = row[:3]
         if a is None or b is None:
             continue
-        fg = b <= end + 1e-6
+        fg = row[3] if len(row) > 3 else b <= end + 1e-6
         out.append((label, b - a, fg))
         if fg:
             last = b if last is None else max(last, b)
@@ -207,8 +209,9 @@ def run_phases(events, root, t0, wrapper, conmon, runtime, command):
     rows = [("fork+exec of ctr-wrap", t0, cw)]
     spec_at, spec_ret = t.hits.get("spec"), t.hits.get("spec__return")
     spec = t.probe_span("spec")
-    seccomp = t.probe_span("seccomp")
-    if spec is not None and seccomp is not None:
+    # Not called at all when ctr-wrap found the profile's check in its cache.
+    seccomp = t.probe_span("seccomp") or 0.0
+    if spec is not None:
         rows += [("ctr-wrap: options, host detection", cw, spec_at[0]),
                  ("spec generation (without seccomp)", spec_at[0], spec_at[0] + spec - seccomp),
                  ("seccomp compile", spec_at[0] + spec - seccomp, spec_ret[-1]),
@@ -224,22 +227,24 @@ def run_phases(events, root, t0, wrapper, conmon, runtime, command):
     started = t.exit.get(start)
     if ctr is not None and ctr in t.exit:
         started = max(started, t.exit[ctr])
+    # After the exit ctr-wrap reads the exit file and removes the state; the exit command (ctr-wrap
+    # cleanup, started by the monitor) waits for it and deletes the container from the runtime meanwhile
+    # or afterwards, off the user's path.
+    rows.append(("container exit -> ctr-wrap exit (exit file read, state removed)", started, end, True))
     if exitcmd is not None:
-        rows.append(("container exit -> exit command (monitor: reap, exit file)", started, t.start(exitcmd)))
+        rows.append(("container exit -> exit command (monitor: reap, exit file)", started, t.start(exitcmd), False))
         cmd_end = t.exit.get(exitcmd)
         inner = by_cmd[0] if by_cmd else None
         if inner is not None:
-            rows += [("exit command: start-up until runtime delete", t.start(exitcmd), t.start(inner)),
-                     ("runtime delete (by the exit command)", t.start(inner), t.exit.get(inner)),
-                     ("exit command: after runtime delete", t.exit.get(inner), cmd_end)]
+            rows += [("exit command: start-up until runtime delete", t.start(exitcmd), t.start(inner), False),
+                     ("runtime delete (by the exit command)", t.start(inner), t.exit.get(inner), False),
+                     ("exit command: after runtime delete", t.exit.get(inner), cmd_end, False)]
         else:
-            rows.append(("exit command (ctr-wrap cleanup)", t.start(exitcmd), cmd_end))
+            rows.append(("exit command (ctr-wrap cleanup)", t.start(exitcmd), cmd_end, False))
     for p in by_us:
-        rows.append(("runtime delete (by ctr-wrap)", t.start(p), t.exit.get(p)))
+        rows.append(("runtime delete (by ctr-wrap)", t.start(p), t.exit.get(p), True))
     rows.sort(key=lambda r: r[1] if r[1] is not None else 0)
-    out, last = _serial(rows, end)
-    if last is not None:
-        out.append(("ctr-wrap: state removal until exit", end - last, True))
+    out, _ = _serial(rows, end)
     return {"total": end - t0, "phases": out}
 
 

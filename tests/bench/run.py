@@ -934,15 +934,14 @@ def write_report(results, out):
                      " the log table): a ratio near 1 is a tie.")
     lat = results.get("latency") or {}
     if lat.get("run_phases"):
-        lines.append("- Run latency, where it goes: `runtime create` is about half of `ctr-wrap run` and is runc's"
-                     " own work (bare `runc run` does the same create inside one process). What is ctr-wrap's is"
-                     " everything else in the phase table: its work before the monitor (the seccomp compile, the"
-                     " state dir and bundle written), the monitor's start-up before it runs the runtime, a second"
-                     " runtime process for `start`, and after the container exited the exit command (`ctr-wrap"
-                     " cleanup`, whose `runtime delete` holds the container lock) and the state removal, both still"
-                     " waited for by the user. Those are the candidates for issue 16's cuts: delete and exit command"
-                     " off the foreground path, a cached seccomp compile, no double work between ctr-wrap and the"
-                     " monitor.")
+        lines.append("- Run latency, where it goes: `runtime create` is more than half of `ctr-wrap run` and is"
+                     " runc's own work (bare `runc run` does the same create inside one process). What is ctr-wrap's"
+                     " is the rest of the phase table: its own start-up and options, the spec (the seccomp check is"
+                     " cached by the resolved profile, so only a new profile is compiled), the state dir and bundle,"
+                     " the monitor's start-up before it runs the runtime, a second runtime process for `start`, and"
+                     " after the exit reading the exit file and removing the state. The exit command (`ctr-wrap"
+                     " cleanup`) and its `runtime delete` run while and after ctr-wrap exits: the rows marked"
+                     " \"after ctr-wrap exited\" are not waited for.")
     if lat.get("exec_phases"):
         lines.append("- Exec latency: `runtime exec` dominates; ctr-wrap adds its own start-up, the monitor's start-up"
                      " and the status round trip (the rest of the `exec` table).")
