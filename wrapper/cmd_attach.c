@@ -100,8 +100,8 @@ int cmd_attach(struct wrap_ctx *ctx, int argc, char **argv)
 		return wrap_fail(err);
 	}
 	/* Held until we exit: the exit command leaves an --rm container to us while we are attached. */
-	if (st->rm && (clients = state_hold_clients(ctx->root, st->id, &err)) < 0)
-		return wrap_fail(err);
+	if (st->rm)
+		clients = state_hold_clients(ctx->root, st->id, NULL);
 	sock = mon_attach_connect(st->bundle, &err);
 	if (sock < 0)
 		return wrap_fail(err);

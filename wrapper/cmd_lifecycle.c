@@ -200,9 +200,10 @@ int cmd_wait(struct wrap_ctx *ctx, int argc, char **argv)
 		int code = -1;
 
 		st = wrap_lookup(ctx, argv[i], &err);
-		/* An --rm container's exit command removes it only once we have read its code. */
-		if (st && st->rm && (clients = state_hold_clients(ctx->root, st->id, &err)) < 0)
-			g_clear_pointer(&st, ctr_state_free);
+		/* An --rm container's exit command removes it only once we have read its code (if it is
+		 * gone already, or older than the clients file, the wait below tells). */
+		if (st && st->rm)
+			clients = state_hold_clients(ctx->root, st->id, NULL);
 		if (!st || mon_wait_exit(ctx->root, st, -1, &code, &err) < 0) {
 			rc = wrap_fail(err);
 			continue;

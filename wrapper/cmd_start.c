@@ -62,8 +62,8 @@ static int start_one(struct wrap_ctx *ctx, const char *ref, bool attach, struct 
 	restart_policy_reset(st);
 	/* Attached to an --rm container, we read its exit code and remove it, as a foreground run does. */
 	st->attached = attach && st->rm;
-	if (st->attached && (*clients = state_hold_clients(ctx->root, st->id, err)) < 0)
-		return -1;
+	if (st->attached)
+		*clients = state_hold_clients(ctx->root, st->id, NULL);
 	if (ctr_launch(ctx, st, &l, err) < 0) {
 		*exit_code = l.exit_code;
 		/* Exited with the launch's code: ps, wait and inspect tell what happened. */

@@ -162,6 +162,25 @@ def test_run_rm_back_to_back_same_name(ctx):
 
 
 @reg.test()
+def test_rm_clients_get_the_exit_code(ctx):
+    """start -a and attach on an --rm container, and wait on a detached one, get its exit code: its exit
+    command leaves it to them, and it is gone after."""
+    ctx.ok("create", "--rm", "--name", "sa", ctx.rootfs, "/bin/sh", "-c", "echo hi; exit 5")
+    res = ctx.w("start", "-a", "sa")
+    check(res.returncode == 5 and res.out == "hi\n", "start -a %r" % res)
+    check_eq(container_dirs(ctx), [], "state left after start -a")
+    ctx.ok("run", "-d", "--rm", "--name", "at", ctx.rootfs, "/bin/sh", "-c", "sleep 1; echo bye; exit 6")
+    res = ctx.w("attach", "--no-stdin", "at")
+    check(res.returncode == 6 and res.out == "bye\n", "attach %r" % res)
+    check_eq(container_dirs(ctx), [], "state left after attach")
+    ctx.ok("run", "-d", "--rm", "--name", "wt", ctx.rootfs, "/bin/sh", "-c", "sleep 0.5; exit 7")
+    check_eq(ctx.w("wait", "wt").out, "7\n", "wait on a detached --rm container")
+    rt = os.path.join(ctx.root, "runtime")
+    check(testlib.wait_for(lambda: not container_dirs(ctx) and not os.listdir(rt), 15),
+          "left behind: %r, runtime %r" % (container_dirs(ctx), os.listdir(rt)))
+
+
+@reg.test()
 def test_run_foreground_exit_code_and_streams(ctx):
     res = ctx.w("run", ctx.rootfs, "/bin/sh", "-c", "echo out; echo err >&2; exit 3")
     check_eq(res.returncode, 3, "exit code %r" % res)
