@@ -375,6 +375,14 @@ def bench_run_latency(conmon, wrapper, rootfs, runs):
     finally:
         if ctr:
             subprocess.run(cw + ["rm", "-f", ctr], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The last `run --rm`'s exit command deletes it from the runtime after ctr-wrap returned: removing the
+        # roots before it ran would leave it to recreate them.
+        for root in (tmp, ext4):
+            rt = os.path.join(root, "cw", "runtime")
+            deadline = time.monotonic() + 15
+            while os.path.isdir(rt) and os.listdir(rt) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        time.sleep(0.2)
         for ctrl in os.listdir("/sys/fs/cgroup"):
             p = "/sys/fs/cgroup/%s/ctr-wrap" % ctrl
             if os.path.isdir(p):
