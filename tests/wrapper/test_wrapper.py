@@ -77,12 +77,24 @@ class Ctx:
         return json.loads(self.ok("ps", "--format", "json", *args).out)
 
     def remove_all(self):
-        """At a test's end: `rm -f` every container it left, as far as ps still answers."""
+        """At a test's end: `rm -f` every container it left, as far as ps still answers. A `run --rm`
+        container's exit command deletes it from the runtime after ctr-wrap returned: wait for that, and
+        delete what is still there, so that no container's cgroup outlives the root removed next."""
         try:
             for c in json.loads(testlib.run(self.argv("ps", "-a", "--format", "json"), timeout=30).out or "[]"):
                 testlib.run(self.argv("rm", "-f", c["Id"]), timeout=60)
         except (ValueError, TestFailure):
             pass
+        rt = os.path.join(self.root, "runtime")
+
+        def in_runtime():
+            try:
+                return os.listdir(rt)
+            except FileNotFoundError:
+                return []
+        if not testlib.wait_for(lambda: not in_runtime(), 5, interval=0.05):
+            for cid in in_runtime():
+                testlib.run(["runc", "--root", rt, "delete", "-f", cid], timeout=30)
 
 
 @contextlib.contextmanager
