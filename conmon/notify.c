@@ -265,10 +265,29 @@ struct notify_proxy *notify_proxy_new(const char *bundle, const char *host_socke
 	return p;
 }
 
+/* A container that notifies and exits at once can leave its message queued when the monitor ends: relay what
+ * is there (at most one window's worth, each tried once) rather than drop it. */
+static void drain(struct notify_proxy *p)
+{
+	if (p->pending && send_host(p, p->pending))
+		g_clear_pointer(&p->pending, g_free);
+	for (int i = 0; i < NOTIFY_BURST && !p->pending; i++) {
+		int flags;
+		ssize_t n = cm_recv_fds(p->sock, p->buf, NOTIFY_MAX, NULL, 0, &flags);
+
+		if (n < 0)
+			return;
+		if (!(flags & MSG_TRUNC))
+			forward(p, p->buf, (size_t)n);
+	}
+}
+
 void notify_proxy_free(struct notify_proxy *p)
 {
 	if (p == NULL)
 		return;
+	if (p->sock >= 0)
+		drain(p);
 	if (p->source)
 		g_source_remove(p->source);
 	if (p->resume_source)
