@@ -45,16 +45,17 @@ def _fds(pid):
     return testlib.fd_targets(pid)
 
 
-def _baseline_fds(pid, timeout=3):
-    """The monitor's fds once they stop changing (2.1.6 arms its OOM watch only after the pid is out)."""
-    last = [_fds(pid)]
+def _baseline_fds(pid, timeout=5):
+    """The monitor's fds once they stop changing for half a second (2.1.6 arms its OOM watch only after the
+    pid is out, and on a loaded machine that can take more than one 0.1 s look)."""
+    last, same = [_fds(pid)], [0]
 
     def stable():
         time.sleep(0.1)
         now = _fds(pid)
-        same = now == last[0]
+        same[0] = same[0] + 1 if now == last[0] else 0
         last[0] = now
-        return same
+        return same[0] >= 5
     wait_for(stable, timeout, interval=0)
     return last[0]
 
